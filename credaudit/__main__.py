@@ -1,0 +1,5 @@
+"""``python -m credaudit``."""
+
+from credaudit.cli import main
+
+main()
