@@ -1,0 +1,167 @@
+"""One safe way to read the small JSON documents SDKs leave in caches.
+
+Cache directories are written by other tools and may hold anything: a symlink to a device, a
+multi-gigabyte file, binary junk, a JSON array.  Every cache source reads through here so the
+same limits apply everywhere and a bad file becomes a one-line reason instead of an exception.
+The reason never quotes the file's content, since cache files carry tokens.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from credaudit.durations import parse_instant
+from credaudit.keys import account_from_key, fingerprint, key_kind, mask_key
+from credaudit.model import Location, Observation, Problem
+
+MAX_BYTES = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class JsonFile:
+    """The outcome of reading one file: a parsed object or why not, plus its mode."""
+
+    path: Path
+    data: dict[str, Any] | None
+    error: str | None
+    mode: int | None
+
+
+def read_json_object(path: Path, max_bytes: int = MAX_BYTES) -> JsonFile:
+    """Read ``path`` as a JSON object; symlinks are followed only to regular files.
+
+    ``O_NONBLOCK`` keeps a FIFO planted in a cache dir from hanging the scan; the size is
+    checked on the opened descriptor (not a prior ``stat``) so a swap between check and read
+    cannot slip a large or special file past the cap.
+    """
+    data, error, mode = read_bytes(path, max_bytes)
+    if data is None:
+        return JsonFile(path, None, error, mode)
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return JsonFile(path, None, "not UTF-8 text", mode)
+    try:
+        parsed = json.loads(text)
+    except (ValueError, RecursionError):
+        return JsonFile(path, None, "not valid JSON", mode)
+    if not isinstance(parsed, dict):
+        return JsonFile(path, None, f"JSON {type(parsed).__name__}, expected an object", mode)
+    return JsonFile(path, parsed, None, mode)
+
+
+def read_bytes(
+    path: Path, max_bytes: int = MAX_BYTES
+) -> tuple[bytes | None, str | None, int | None]:
+    """Read a regular file of at most ``max_bytes``: (data, error, permission bits)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        return None, "file not found", None
+    except PermissionError:
+        return None, "permission denied", None
+    except OSError as exc:
+        return None, f"cannot open ({exc.strerror or type(exc).__name__})", None
+    try:
+        st = os.fstat(fd)
+        mode = stat.S_IMODE(st.st_mode)
+        if not stat.S_ISREG(st.st_mode):
+            return None, "not a regular file", mode
+        if st.st_size > max_bytes:
+            return None, f"file too large ({st.st_size} bytes, limit {max_bytes})", mode
+        chunks: list[bytes] = []
+        total = 0
+        while True:
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                break
+            total += len(chunk)
+            if total > max_bytes:
+                return None, f"file too large (over {max_bytes} bytes)", mode
+            chunks.append(chunk)
+        return b"".join(chunks), None, mode
+    except OSError as exc:
+        return None, f"cannot read ({exc.strerror or type(exc).__name__})", None
+    finally:
+        os.close(fd)
+
+
+def json_files(directory: Path) -> tuple[list[Path], str | None]:
+    """The ``*.json`` entries of a cache directory, sorted; (paths, error reading the dir)."""
+    try:
+        entries = sorted(p for p in directory.iterdir() if p.name.endswith(".json"))
+    except FileNotFoundError:
+        return [], None
+    except NotADirectoryError:
+        return [], "not a directory"
+    except PermissionError:
+        return [], "permission denied"
+    except OSError as exc:
+        return [], f"cannot list ({exc.strerror or type(exc).__name__})"
+    return entries, None
+
+
+def instant(value: object) -> tuple[datetime | None, str | None]:
+    """A cache document's timestamp field as an aware UTC instant, or why it is not one.
+
+    Accepts what the SDKs write (ISO-8601 with ``Z``, ``+00:00``, ``UTC`` or no zone) and
+    epoch seconds as a number; the reason never echoes the value.
+    """
+    if isinstance(value, bool) or value is None:
+        return None, "is not a timestamp"
+    if isinstance(value, int | float):
+        value = str(value)
+    if not isinstance(value, str):
+        return None, "is not a timestamp"
+    try:
+        return parse_instant(value), None
+    except (ValueError, OverflowError, OSError):
+        return None, "is not a timestamp"
+
+
+def text(value: object) -> str | None:
+    """A string field, or None when it is absent, empty or not a string."""
+    return value if isinstance(value, str) and value else None
+
+
+def credential_fields(
+    access_key_id: object, secret: object, token: object, account_id: object = None
+) -> dict[str, Any]:
+    """The Observation keyword arguments that describe a key without keeping its secrets."""
+    key = text(access_key_id)
+    account = text(account_id)
+    if account is None:
+        account = account_from_key(key)
+    return {
+        "access_key_id": key,
+        "access_key_masked": mask_key(key),
+        "key_kind": key_kind(key),
+        "account_id": account,
+        "has_secret": text(secret) is not None,
+        "session_token_fingerprint": fingerprint(text(token)),
+    }
+
+
+def file_observation_base(path: Path, mode: int | None) -> dict[str, Any]:
+    """Where a file-based observation comes from, so the analysis can point at it."""
+    return {"origin": str(path), "location": Location(path=str(path)), "file_mode": mode}
+
+
+def unreadable_file(
+    source: str, path: Path | str, reason: str, mode: int | None, profile: str | None = None
+) -> Observation:
+    """``sources.unreadable`` plus the file mode, which CA701 needs even for a broken file."""
+    from credaudit.sources import unreadable
+
+    return unreadable(source, str(path), reason, profile).model_copy(update={"file_mode": mode})
+
+
+def problem(origin: object, reason: str) -> Problem:
+    """A CA702 naming the file; callers pass reasons that never quote file content."""
+    return Problem(code="CA702", message=f"{origin}: {reason}")
