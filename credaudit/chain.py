@@ -17,6 +17,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 from credaudit.model import ChainEntry, Observation, ResolvedSource, ShadowedSource
+from credaudit.sources.awsconfig import ProfileChoice
 
 PROFILE_METHODS = (
     "assume-role-with-web-identity",
@@ -262,27 +263,27 @@ def _attach_evidence(winner: Observation, idx: _Index) -> Observation:
 
 def resolve(
     observations: Iterable[Observation],
-    profiles: Iterable[tuple[str, bool]],
+    profiles: Iterable[ProfileChoice],
     known_profiles: Iterable[str],
 ) -> tuple[list[ChainEntry], dict[str, Observation]]:
-    """Resolve each (profile, explicitly chosen) pair; return entries and winners by profile."""
+    """Resolve each chosen profile; return the chain entries and the winners by profile."""
     idx = _Index.build(observations, known_profiles)
     resolver = _Resolver(idx)
     entries: list[ChainEntry] = []
     winners: dict[str, Observation] = {}
-    for profile, explicit in profiles:
-        entry, winner = _resolve_one(resolver, idx, profile, explicit)
+    for choice in profiles:
+        entry, winner = _resolve_one(resolver, idx, choice)
         entries.append(entry)
         if winner is not None:
-            winners[profile] = winner
+            winners[choice.name] = winner
     return entries, winners
 
 
 def _resolve_one(
-    resolver: _Resolver, idx: _Index, profile: str, explicit: bool
+    resolver: _Resolver, idx: _Index, choice: ProfileChoice
 ) -> tuple[ChainEntry, Observation | None]:
-    named = explicit or profile != "default"
-    if named and profile not in idx.known_profiles:
+    profile, explicit = choice.name, choice.explicit
+    if choice.named and profile not in idx.known_profiles:
         return (
             ChainEntry(
                 profile=profile,

@@ -31,12 +31,16 @@ from credaudit.target import Target
 Evaluator = Callable[[ScanContext], list[Finding]]
 
 
-def profiles_to_resolve(target: Target, known: list[str]) -> list[tuple[str, bool]]:
+def profiles_to_resolve(target: Target, known: list[str]) -> list[awsconfig.ProfileChoice]:
     """The profile the process would use, plus every other one with --all-profiles."""
-    selected, explicit = awsconfig.selected_profile(target)
-    wanted = [(selected, explicit)]
+    selected = awsconfig.selected_profile(target)
+    wanted = [selected]
     if target.all_profiles:
-        wanted += [(name, True) for name in sorted(known) if name != selected]
+        wanted += [
+            awsconfig.ProfileChoice(name, explicit=True, named=True)
+            for name in sorted(known)
+            if name != selected.name
+        ]
     return wanted
 
 

@@ -127,7 +127,13 @@ def load(target: Target) -> AwsConfig:
     creds_name = target.env.get(CREDENTIALS_ENV) or "~/.aws/credentials"
     config_path = target.path(config_name)
     creds_path = target.path(creds_name)
-    key = (str(config_path), str(creds_path), *_stamp(config_path), str(target.home), *_stamp(creds_path))
+    key = (
+        str(config_path),
+        str(creds_path),
+        *_stamp(config_path),
+        str(target.home),
+        *_stamp(creds_path),
+    )
     cached = _CACHE.get(key)
     if cached is not None:
         return cached
@@ -141,16 +147,27 @@ def load(target: Target) -> AwsConfig:
     return loaded
 
 
-def selected_profile(target: Target) -> tuple[str, bool]:
-    """The profile botocore would use and whether it was chosen explicitly.
+@dataclass(frozen=True)
+class ProfileChoice:
+    """A profile to resolve, and how it was chosen.
 
-    ``--profile`` is explicit (as ``Session(profile_name=...)``) and drops the env provider;
-    ``AWS_DEFAULT_PROFILE`` then ``AWS_PROFILE`` select a profile without doing so.
+    ``explicit``: ``--profile`` (as ``Session(profile=...)``), which drops the env provider.
+    ``named``: the name was given at all (explicitly or by ``AWS_DEFAULT_PROFILE`` /
+    ``AWS_PROFILE``); botocore then raises ProfileNotFound if it does not exist, even for
+    ``default``.
     """
+
+    name: str
+    explicit: bool
+    named: bool
+
+
+def selected_profile(target: Target) -> ProfileChoice:
+    """The profile botocore would use (``AWS_DEFAULT_PROFILE`` is checked first)."""
     if target.profile:
-        return target.profile, True
+        return ProfileChoice(target.profile, explicit=True, named=True)
     for var in ("AWS_DEFAULT_PROFILE", "AWS_PROFILE"):
         value = target.env.get(var)
         if value:
-            return value, False
-    return "default", False
+            return ProfileChoice(value, explicit=False, named=True)
+    return ProfileChoice("default", explicit=False, named=False)
