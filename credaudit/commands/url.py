@@ -1,0 +1,220 @@
+"""``credaudit url``: the real remaining life of presigned URLs, one or a million.
+
+The command only wires options to ``credaudit.presign``: it builds the Target (to find the
+sessions behind the URLs' keys), reads the secret for ``--verify`` from the environment or a
+static-keys profile — never from the command line — and streams ``jsonl`` line by line so
+memory stays flat.  ``table`` and ``json`` need every row before printing, so they collect.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any, BinaryIO
+
+import click
+
+from credaudit.commands.options import (
+    budget_options,
+    build_budget,
+    build_target,
+    exit_code,
+    output_options,
+    target_options,
+)
+from credaudit.durations import DurationError, parse_at
+from credaudit.errors import InputError
+from credaudit.model import Location, Severity
+from credaudit.target import Target
+
+URL_FORMATS = ["table", "json", "jsonl"]
+
+
+def _secret(target: Target, env_var: str | None, profile: str | None) -> str:
+    """The secret for --verify; errors name the input, never the value."""
+    if env_var and profile:
+        raise InputError("--secret-env and --secret-profile: choose one")
+    if env_var:
+        value = target.env.get(env_var)
+        if not value:
+            raise InputError(f"--secret-env {env_var}: the variable is not set or empty")
+        return value
+    if profile:
+        from credaudit.sources.awsconfig import load
+
+        section = load(target).profiles.get(profile)
+        if section is None:
+            raise InputError(f"--secret-profile {profile}: no such profile")
+        value = section.get("aws_secret_access_key")
+        if not isinstance(value, str) or not value:
+            raise InputError(
+                f"--secret-profile {profile}: the profile has no static aws_secret_access_key"
+            )
+        return value
+    raise InputError("--verify needs --secret-env VAR or --secret-profile NAME")
+
+
+def _headers(values: tuple[str, ...]) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    for item in values:
+        name, sep, value = item.partition(":")
+        if not sep or not name.strip():
+            raise InputError(f"--header {name.strip()[:40]!r}: expected NAME:VALUE")
+        key = name.strip().lower()
+        headers[key] = f"{headers[key]},{value.strip()}" if key in headers else value.strip()
+    return headers
+
+
+def _open_source(source: str) -> BinaryIO:
+    if source == "-":
+        return sys.stdin.buffer
+    try:
+        return open(source, "rb")
+    except OSError as exc:
+        raise InputError(f"--from {source}: cannot read ({exc.strerror or exc})") from None
+
+
+@click.command()
+@click.argument("urls", nargs=-1)
+@click.option(
+    "--from",
+    "source",
+    metavar="FILE|-",
+    help="Read URLs (one a line, or JSON lines with url/method/headers) from a file or stdin.",
+)
+@target_options
+@budget_options
+@output_options(URL_FORMATS)
+@click.option(
+    "--session-expires",
+    metavar="INSTANT",
+    help="The signing session's expiry (instant or +DURATION), overriding the lookup.",
+)
+@click.option("--verify", is_flag=True, help="Recompute signatures (needs a secret, see below).")
+@click.option("--secret-env", metavar="VAR", help="Environment variable holding the secret key.")
+@click.option(
+    "--secret-profile", metavar="NAME", help="Static-keys profile holding the secret key."
+)
+@click.option("--method", help="HTTP method the URLs were signed for (default: try all).")
+@click.option(
+    "--header",
+    "header_values",
+    multiple=True,
+    metavar="NAME:VALUE",
+    help="Value of a signed header (repeatable).",
+)
+def url(
+    urls: tuple[str, ...],
+    source: str | None,
+    fmt: str,
+    fail_on: str,
+    soft_fail: bool,
+    **opts: Any,
+) -> int:
+    """Check presigned URLs' real remaining life, and optionally their signatures.
+
+    A URL signed with temporary credentials dies with its session; the session's expiry is
+    looked up among the credentials this host holds (same target options as scan).
+
+    \b
+    Examples:
+      credaudit url 'https://bkt.s3.amazonaws.com/k?X-Amz-Algorithm=...'
+      credaudit url --from issued.txt --format jsonl --min-remaining 2h
+      credaudit url --from - --verify --secret-env SIGNER_SECRET < urls.txt
+    """
+    from credaudit.presign import inspect_stream, read_lines
+    from credaudit.presign.sessions import find_sessions
+
+    if not urls and not source:
+        raise InputError("give URLs as arguments or --from FILE (--from - for stdin)")
+    if urls and source:
+        raise InputError("give URLs as arguments or --from, not both")
+    target = build_target(**opts)
+    budget = build_budget(**opts)
+    now = target.clock.now()
+    session_expires = None
+    if opts.get("session_expires"):
+        try:
+            session_expires = parse_at(opts["session_expires"], now)
+        except DurationError as exc:
+            raise InputError(f"--session-expires: {exc}") from None
+    secret = None
+    if opts.get("verify"):
+        secret = _secret(target, opts.get("secret_env"), opts.get("secret_profile"))
+    elif opts.get("secret_env") or opts.get("secret_profile"):
+        raise InputError("--secret-env/--secret-profile only make sense with --verify")
+    headers = _headers(opts.get("header_values") or ())
+    sessions = {} if session_expires is not None else find_sessions(target)
+
+    handle: BinaryIO | None = _open_source(source) if source else None
+    lines: Iterator[Any] = read_lines(handle) if handle is not None else iter(urls)
+    results = inspect_stream(
+        lines,
+        now=now,
+        budget=budget,
+        sessions=sessions,
+        session_expires=session_expires,
+        secret=secret,
+        method=opts.get("method"),
+        headers=headers or None,
+    )
+    threshold = Severity(fail_on)
+    try:
+        if fmt == "jsonl":
+            failed = False
+            out = sys.stdout
+            dumps = json.dumps
+            for result in results:
+                out.write(dumps(result.to_dict(), ensure_ascii=False) + "\n")
+                if not failed and any(f.severity.at_least(threshold) for f in result.findings):
+                    failed = True
+            out.flush()
+            return 0 if soft_fail or not failed else 1
+        collected = list(results)
+    finally:
+        if handle is not None and handle is not sys.stdin.buffer:
+            handle.close()
+    report = build_report(collected, target, budget, fail_on)
+    if fmt == "json":
+        from credaudit.report import json as json_report
+
+        click.echo(json_report.render(report), nl=False)
+    else:
+        from credaudit.commands.options import color_enabled
+        from credaudit.report import url_table
+
+        click.echo(url_table.render(report, color=color_enabled()), nl=False)
+    return exit_code(report.findings, fail_on, soft_fail)
+
+
+def build_report(results: list[Any], target: Target, budget: Any, fail_on: str) -> Any:
+    """The UrlReport for ``--format json|table`` (findings located at their URL and line)."""
+    from credaudit.analysis.rules import sort_findings
+    from credaudit.presign.model import UrlReport, UrlResultModel, UrlSummary
+
+    findings = []
+    for r in results:
+        for f in r.findings:
+            findings.append(f.model_copy(update={"location": Location(url=r.url, line=r.line)}))
+    findings = sort_findings(findings)
+    threshold = Severity(fail_on)
+    severities = Counter(f.severity.value for f in findings)
+    highest = max((f.severity for f in findings), key=lambda s: s.rank, default=None)
+    return UrlReport(
+        evaluated_at=target.clock.now(),
+        target=target.describe(),
+        budget=budget.view(),
+        urls=[UrlResultModel.model_validate(r.to_dict()) for r in results],
+        findings=findings,
+        summary=UrlSummary(
+            urls=len(results),
+            by_status=dict(Counter(r.status for r in results)),
+            findings=len(findings),
+            by_severity=dict(severities),
+            highest=highest,
+            fail_on=threshold,
+            failed=any(f.severity.at_least(threshold) for f in findings),
+        ),
+    )

@@ -1,0 +1,221 @@
+"""Judge one parsed presigned URL: its real expiry, its status and its CA3xx findings.
+
+The URL states its nominal expiry; a temporary key's session may end earlier, and that
+expiry comes from the session lookup (or ``--session-expires``).  Everything here is plain
+data so that bulk checks stay fast: findings are built through ``make_finding`` but cached
+on (code, subject, message), because URLs issued in bulk share keys and expiries and would
+otherwise pay for the same pydantic object a million times.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from functools import lru_cache
+from typing import Any
+
+from credaudit.analysis.budget import Budget
+from credaudit.analysis.rules import make_finding
+from credaudit.durations import format_duration
+from credaudit.keys import account_from_key, key_kind, mask_key
+from credaudit.model import Finding, KeyKind
+from credaudit.presign.parse import ParsedUrl, elide
+from credaudit.presign.verify import Verdict
+
+MAX_ECHO = 2048
+_INVALID_CODES = frozenset({"CA305", "CA307", "CA308"})
+
+
+@lru_cache(maxsize=8192)
+def _finding(code: str, subject: str, message: str) -> Finding:
+    return make_finding(code, subject=subject, message=message)
+
+
+@lru_cache(maxsize=8192)
+def _finding_dict(finding: Finding) -> dict[str, Any]:
+    return {
+        "code": finding.code,
+        "severity": finding.severity.value,
+        "title": finding.title,
+        "message": finding.message,
+        "remediation": finding.remediation,
+    }
+
+
+@lru_cache(maxsize=8192)
+def iso(instant: datetime | None) -> str | None:
+    return None if instant is None else instant.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(slots=True)
+class UrlResult:
+    """One URL's verdict.  Holds no secret: the key id only masked, the URL only elided."""
+
+    line: int | None = None
+    url: str | None = None
+    algorithm: str | None = None
+    access_key_id: str | None = None
+    key_kind: KeyKind = KeyKind.NONE
+    account_id: str | None = None
+    region: str | None = None
+    service: str | None = None
+    host: str | None = None
+    addressing_style: str | None = None
+    signed_at: datetime | None = None
+    expires_at: datetime | None = None
+    session_expires_at: datetime | None = None
+    effective_expires_at: datetime | None = None
+    remaining_seconds: int | None = None
+    status: str = "invalid"
+    signature_valid: bool | None = None
+    signed_method: str | None = None
+    signature_note: str | None = None
+    findings: list[Finding] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form (same keys as ``UrlResultModel``), built without pydantic."""
+        return {
+            "line": self.line,
+            "url": self.url,
+            "algorithm": self.algorithm,
+            "access_key_id": self.access_key_id,
+            "key_kind": self.key_kind.value,
+            "account_id": self.account_id,
+            "region": self.region,
+            "service": self.service,
+            "host": self.host,
+            "addressing_style": self.addressing_style,
+            "signed_at": iso(self.signed_at),
+            "expires_at": iso(self.expires_at),
+            "session_expires_at": iso(self.session_expires_at),
+            "effective_expires_at": iso(self.effective_expires_at),
+            "remaining_seconds": self.remaining_seconds,
+            "status": self.status,
+            "signature_valid": self.signature_valid,
+            "signed_method": self.signed_method,
+            "signature_note": self.signature_note,
+            "findings": [_finding_dict(f) for f in self.findings],
+        }
+
+
+def malformed(line: int | None, message: str) -> UrlResult:
+    """The record for an input line that is not a URL at all (junk, too long, bad JSON)."""
+    subject = f"line {line}" if line is not None else "input"
+    return UrlResult(line=line, findings=[_finding("CA307", subject, message)])
+
+
+def analyze(
+    parsed: ParsedUrl,
+    *,
+    now: datetime,
+    budget: Budget,
+    sessions: Mapping[str, datetime] | None = None,
+    session_expires: datetime | None = None,
+    verdict: Verdict | None = None,
+    line: int | None = None,
+) -> UrlResult:
+    """Apply CA301–CA309 to one parsed URL at ``now`` against ``budget``."""
+    akid = parsed.access_key_id
+    masked = mask_key(akid)
+    kind = key_kind(akid)
+    result = UrlResult(
+        line=line,
+        algorithm=parsed.algorithm,
+        access_key_id=masked,
+        key_kind=kind,
+        account_id=account_from_key(akid),
+        region=parsed.region,
+        service=parsed.service,
+        host=parsed.host or None,
+        addressing_style=parsed.addressing_style,
+        signed_at=parsed.signed_at,
+        expires_at=parsed.expires_at,
+    )
+    if parsed.host and parsed.query:
+        echo = elide(parsed.url.strip())
+        result.url = echo if len(echo) <= MAX_ECHO else echo[:MAX_ECHO] + "…"
+    subject = masked or parsed.host or (f"line {line}" if line is not None else "url")
+    findings = result.findings
+    for code, message in parsed.problems:
+        findings.append(_finding(code, subject, message))
+
+    temporary = kind is KeyKind.TEMPORARY or parsed.has_token
+    session = session_expires if akid else None
+    if session is None and sessions and akid:
+        session = sessions.get(akid)
+    result.session_expires_at = session
+
+    nominal = parsed.expires_at
+    effective = nominal
+    if session is not None and (effective is None or session < effective):
+        effective = session
+    result.effective_expires_at = effective
+
+    if kind is KeyKind.LONG_TERM:
+        findings.append(
+            _finding("CA309", subject, "signed with a long-term key: it lives its full TTL")
+        )
+    if session is not None and nominal is not None and session < nominal:
+        early = format_duration(nominal - session)
+        findings.append(
+            _finding(
+                "CA301",
+                subject,
+                f"URL says it expires {iso(nominal)} but its session ends {iso(session)} "
+                f"({early} earlier): it fails with ExpiredToken from then on",
+            )
+        )
+    elif temporary and session is None:
+        findings.append(
+            _finding(
+                "CA302",
+                subject,
+                "temporary credentials signed this URL and their session expiry is unknown "
+                "(state it with --session-expires)",
+            )
+        )
+    if parsed.signed_at is not None and parsed.signed_at > now + budget.skew_margin:
+        ahead = format_duration(parsed.signed_at - now)
+        findings.append(
+            _finding("CA306", subject, f"X-Amz-Date {iso(parsed.signed_at)} is {ahead} ahead")
+        )
+    if verdict is not None:
+        result.signature_valid = verdict.valid
+        result.signed_method = verdict.method
+        result.signature_note = verdict.reason or None
+        if verdict.valid is False:
+            findings.append(
+                _finding("CA308", subject, "the supplied secret does not reproduce the signature")
+            )
+
+    expired = False
+    if effective is not None:
+        remaining = effective - now
+        result.remaining_seconds = int(remaining.total_seconds())
+        if remaining <= timedelta(0):
+            expired = True
+            why = "its session expired" if effective != nominal else "its expiry passed"
+            findings.append(_finding("CA303", subject, f"expired at {iso(effective)} ({why})"))
+        else:
+            need = max(budget.min_remaining, budget.url_ttl)
+            if remaining < need:
+                findings.append(
+                    _finding(
+                        "CA304",
+                        subject,
+                        f"works until {iso(effective)}, less than the required "
+                        f"{format_duration(need)}",
+                    )
+                )
+
+    codes = {f.code for f in findings}
+    if codes & _INVALID_CODES or effective is None:
+        result.status = "invalid"
+    elif expired:
+        result.status = "expired"
+    elif "CA304" in codes:
+        result.status = "expiring"
+    else:
+        result.status = "valid"
+    return result

@@ -1,0 +1,330 @@
+"""Recompute a presigned URL's signature from a secret key (SigV4 and SigV2).
+
+A URL does not say which HTTP method it was signed for, nor the values of the headers it
+signed, nor the body.  So the verifier tries the methods presigned URLs are used with, takes
+header values from the caller, and says "not verifiable" (``None``) rather than "mismatch"
+when a signed header's value is missing: a false CA308 would send people hunting a tampered
+URL that is fine.
+
+Canonicalisation follows botocore ``auth.py`` (``SigV4QueryAuth``, ``S3SigV4QueryAuth``,
+``HmacV1QueryAuth``) and the aws-c-auth signing suite: S3 paths verbatim, other services'
+paths dot-segment-normalised and encoded once more (the suite's ``normalize`` flag); query
+keys and values re-encoded with ``quote(safe='-_.~')`` and sorted; payload hash
+``UNSIGNED-PAYLOAD`` for S3 and the empty body's SHA-256 elsewhere (or ``X-Amz-Content-Sha256``
+when the URL states one).  Signing keys are cached per (secret, date, region, service):
+bulk URLs share them, and deriving one costs four HMACs.
+
+The secret is only ever a function argument and a key of the private cache; it is never
+stored on a result or put into a message.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from urllib.parse import quote, unquote
+
+from credaudit.presign.parse import SIGV2, SIGV4, SIGV4A, TOKEN_PARAMS, ParsedUrl
+
+METHODS = ("GET", "PUT", "HEAD", "DELETE", "POST")
+UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
+EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
+_CANONICAL = re.compile(r"(?:[A-Za-z0-9\-_.~]|%[0-9A-F]{2})*")
+_SPACES = re.compile(r"\s+")
+_KEY_CACHE_LIMIT = 4096
+_key_cache: dict[tuple[str, str, str, str], bytes] = {}
+
+# botocore auth.py HmacV1Auth.QSAOfInterest: sub-resources that SigV2 signs.
+_V2_SUBRESOURCES = frozenset(
+    [
+        "accelerate",
+        "acl",
+        "cors",
+        "defaultObjectAcl",
+        "location",
+        "logging",
+        "partNumber",
+        "policy",
+        "requestPayment",
+        "torrent",
+        "versioning",
+        "versionId",
+        "versions",
+        "website",
+        "uploads",
+        "uploadId",
+        "response-content-type",
+        "response-content-language",
+        "response-expires",
+        "response-cache-control",
+        "response-content-disposition",
+        "response-content-encoding",
+        "delete",
+        "lifecycle",
+        "tagging",
+        "restore",
+        "storageClass",
+        "notification",
+        "replication",
+        "analytics",
+        "metrics",
+        "inventory",
+        "select",
+        "select-type",
+        "object-lock",
+    ]
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """The outcome of a signature check.  ``valid`` is None when it could not be checked."""
+
+    valid: bool | None
+    method: str | None = None
+    reason: str = ""
+    token_signed: bool | None = None
+
+
+def _encode(part: str) -> str:
+    """AWS URI-encoding of a query key or value as written in the URL (decode, re-encode)."""
+    if _CANONICAL.fullmatch(part):
+        return part
+    return quote(unquote(part), safe="-_.~")
+
+
+def canonical_query(pairs: Sequence[tuple[str, str]], *, skip_token: bool = False) -> str:
+    items = []
+    for key, value in pairs:
+        if key == "X-Amz-Signature" or (skip_token and key in TOKEN_PARAMS):
+            continue
+        items.append((_encode(key), _encode(value)))
+    items.sort()
+    return "&".join(f"{k}={v}" for k, v in items)
+
+
+def _remove_dot_segments(path: str) -> str:
+    """RFC 3986 §5.2.4 plus collapsed slashes, as botocore ``utils.remove_dot_segments``."""
+    if not path:
+        return "/"
+    output: list[str] = []
+    for segment in path.split("/"):
+        if segment and segment != ".":
+            if segment == "..":
+                if output:
+                    output.pop()
+            else:
+                output.append(segment)
+    first = "/" if path[0] == "/" else ""
+    last = "/" if path[-1] == "/" and output else ""
+    return first + "/".join(output) + last
+
+
+def canonical_path(path: str, *, normalize: bool) -> str:
+    """S3 (``normalize=False``): verbatim; others: normalised and encoded once more."""
+    if normalize:
+        return quote(_remove_dot_segments(path), safe="/~")
+    if _CANONICAL.fullmatch(path.replace("/", "")):
+        return path
+    return quote(path, safe="/~%")
+
+
+def _canonical_headers(
+    names: Sequence[str], host: str, headers: Mapping[str, str]
+) -> tuple[str, list[str]]:
+    lines = []
+    missing = []
+    for name in names:
+        if name == "host":
+            value: str | None = headers.get("host", host)
+        else:
+            value = headers.get(name)
+        if value is None:
+            missing.append(name)
+            continue
+        lines.append(f"{name}:{_SPACES.sub(' ', value.strip())}\n")
+    return "".join(lines), missing
+
+
+def signing_key(secret: str, date: str, region: str, service: str) -> bytes:
+    cache_key = (secret, date, region, service)
+    key = _key_cache.get(cache_key)
+    if key is None:
+        key = hmac.digest(("AWS4" + secret).encode("utf-8"), date.encode(), "sha256")
+        for part in (region, service, "aws4_request"):
+            key = hmac.digest(key, part.encode("utf-8"), "sha256")
+        if len(_key_cache) >= _KEY_CACHE_LIMIT:
+            _key_cache.clear()
+        _key_cache[cache_key] = key
+    return key
+
+
+def _lower_headers(headers: Mapping[str, str] | None) -> dict[str, str]:
+    return {k.strip().lower(): v for k, v in (headers or {}).items()}
+
+
+def verify(
+    parsed: ParsedUrl,
+    secret: str,
+    *,
+    method: str | None = None,
+    headers: Mapping[str, str] | None = None,
+    normalize: bool | None = None,
+    payload_hash: str | None = None,
+) -> Verdict:
+    """Check ``parsed``'s signature with ``secret``; see the module docstring for the rules."""
+    if parsed.algorithm == SIGV4A:
+        return Verdict(None, reason="SigV4A (ECDSA) cannot be verified with a secret key")
+    if parsed.signature is None or parsed.access_key_id is None:
+        return Verdict(None, reason="the URL carries no signature or key to check")
+    if parsed.algorithm == SIGV2:
+        return _verify_v2(parsed, secret, method=method, headers=headers)
+    if parsed.algorithm != SIGV4:
+        return Verdict(None, reason="unknown signing algorithm")
+    return _verify_v4(
+        parsed,
+        secret,
+        method=method,
+        headers=headers,
+        normalize=normalize,
+        payload_hash=payload_hash,
+    )
+
+
+def _verify_v4(
+    parsed: ParsedUrl,
+    secret: str,
+    *,
+    method: str | None,
+    headers: Mapping[str, str] | None,
+    normalize: bool | None,
+    payload_hash: str | None,
+) -> Verdict:
+    if not (parsed.amz_date and parsed.credential_date and parsed.region and parsed.service):
+        return Verdict(None, reason="the URL's credential scope or date is unreadable")
+    lowered = _lower_headers(headers)
+    header_block, missing = _canonical_headers(parsed.signed_headers, parsed.host, lowered)
+    if missing:
+        return Verdict(
+            None,
+            reason="signed header value(s) not supplied: "
+            + ", ".join(missing)
+            + " (use --header NAME:VALUE)",
+        )
+    if normalize is None:
+        normalize = not parsed.is_s3
+    if payload_hash is None:
+        stated = parsed.params.get("X-Amz-Content-Sha256") or _find(parsed, "X-Amz-Content-Sha256")
+        if stated:
+            payload_hash = unquote(stated)
+        elif "x-amz-content-sha256" in lowered:
+            payload_hash = lowered["x-amz-content-sha256"]
+        else:
+            payload_hash = UNSIGNED_PAYLOAD if parsed.is_s3 else EMPTY_SHA256
+    path = canonical_path(parsed.path, normalize=normalize)
+    scope = f"{parsed.credential_date}/{parsed.region}/{parsed.service}/aws4_request"
+    key = signing_key(secret, parsed.credential_date, parsed.region, parsed.service)
+    tail = f"{header_block}\n{';'.join(parsed.signed_headers)}\n{payload_hash}"
+    methods = (method.upper(),) if method else METHODS
+    # The token is signed, except in the suite's post-sts-header-after shape (non-S3 only:
+    # S3 signs every query parameter, so an unsigned token there is just a mismatch).
+    variants = [False]
+    if parsed.has_token and not parsed.is_s3:
+        variants.append(True)
+    expected = parsed.signature
+    for skip_token in variants:
+        query = canonical_query(parsed.pairs, skip_token=skip_token)
+        for candidate in methods:
+            creq = f"{candidate}\n{path}\n{query}\n{tail}"
+            to_sign = (
+                f"{SIGV4}\n{parsed.amz_date}\n{scope}\n"
+                f"{hashlib.sha256(creq.encode('utf-8', 'surrogateescape')).hexdigest()}"
+            )
+            digest = hmac.new(key, to_sign.encode("utf-8"), "sha256").hexdigest()
+            if hmac.compare_digest(digest, expected or ""):
+                return Verdict(
+                    True,
+                    method=candidate,
+                    token_signed=(not skip_token) if parsed.has_token else None,
+                    reason="session token was added after signing" if skip_token else "",
+                )
+    tried = "/".join(methods)
+    return Verdict(False, reason=f"signature does not match ({tried})")
+
+
+def _find(parsed: ParsedUrl, name: str) -> str | None:
+    for key, value in parsed.pairs:
+        if key == name:
+            return value
+    return None
+
+
+def _v2_resources(parsed: ParsedUrl) -> list[str]:
+    """Candidate CanonicalizedResource paths: with the bucket (virtual host) and as written."""
+    candidates = []
+    host = parsed.host.split(":", 1)[0]
+    if parsed.addressing_style == "virtual-host" and parsed.bucket:
+        candidates.append(f"/{parsed.bucket}{parsed.path}")
+    first = host.split(".", 1)[0]
+    if "." in host and not host.replace(".", "").isdigit() and not host.startswith("s3"):
+        candidates.append(f"/{first}{parsed.path}")
+    candidates.append(parsed.path)
+    seen: list[str] = []
+    for c in candidates:
+        if c not in seen:
+            seen.append(c)
+    return seen
+
+
+def _verify_v2(
+    parsed: ParsedUrl,
+    secret: str,
+    *,
+    method: str | None,
+    headers: Mapping[str, str] | None,
+) -> Verdict:
+    expires = parsed.expires_raw
+    if expires is None:
+        return Verdict(None, reason="the URL has no Expires")
+    lowered = _lower_headers(headers)
+    standard = {"content-md5": "", "content-type": ""}
+    amz: dict[str, str] = {}
+    subresources: list[tuple[str, str | None]] = []
+    for raw_key, raw_value in parsed.pairs:
+        key = unquote(raw_key)
+        value = unquote(raw_value)
+        lk = key.lower()
+        if lk in standard:
+            standard[lk] = value.strip()
+        elif lk.startswith("x-amz-"):
+            amz[lk] = value.strip()
+        if key in _V2_SUBRESOURCES:
+            subresources.append((key, value if raw_value else None))
+    for name, current in list(standard.items()):
+        if not current and name in lowered:
+            standard[name] = lowered[name].strip()
+    for name, value in lowered.items():
+        if name.startswith("x-amz-") and name not in amz:
+            amz[name] = value.strip()
+    amz_block = "".join(f"{k}:{amz[k]}\n" for k in sorted(amz))
+    subresources.sort(key=lambda kv: kv[0])
+    sub = "&".join(k if v is None else f"{k}={v}" for k, v in subresources)
+    methods = (method.upper(),) if method else METHODS
+    secret_bytes = secret.encode("utf-8")
+    for resource in _v2_resources(parsed):
+        full = resource + ("?" + sub if sub else "")
+        for candidate in methods:
+            to_sign = (
+                f"{candidate}\n{standard['content-md5']}\n{standard['content-type']}\n"
+                f"{expires}\n{amz_block}{full}"
+            )
+            digest = base64.b64encode(
+                hmac.digest(secret_bytes, to_sign.encode("utf-8"), "sha1")
+            ).decode()
+            if hmac.compare_digest(digest, parsed.signature or ""):
+                return Verdict(True, method=candidate)
+    return Verdict(False, reason="signature does not match (" + "/".join(methods) + ")")
