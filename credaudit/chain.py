@@ -63,7 +63,10 @@ class _Index:
         evidence: list[Observation] = []
         for obs in observations:
             if obs.source in CHAIN_ORDER:
-                if obs.profile is not None and obs.source not in ("ec2-credentials-file", "boto-config"):
+                if obs.profile is not None and obs.source not in (
+                    "ec2-credentials-file",
+                    "boto-config",
+                ):
                     by_profile.setdefault((obs.profile, obs.source), obs)
                 else:
                     global_.setdefault(obs.source, obs)
@@ -86,9 +89,7 @@ def _static_ok(obs: Observation) -> Observation:
     return obs
 
 
-def _web_identity(
-    idx: _Index, profile: str, explicit: bool
-) -> Observation | None:
+def _web_identity(idx: _Index, profile: str, explicit: bool) -> Observation | None:
     """AssumeRoleWithWebIdentityProvider: each env variable wins over its profile key."""
     env_obs = None if explicit else idx.global_.get("assume-role-with-web-identity")
     prof_obs = idx.get(profile, "assume-role-with-web-identity")
@@ -109,8 +110,14 @@ def _web_identity(
         return None
     role_arn = value("role_arn")
     if not role_arn:
-        raise ChainError("web identity is configured but no role ARN is set (role_arn / AWS_ROLE_ARN)")
-    base = env_obs if env_obs is not None and "web_identity_token_file" in env_obs.details else prof_obs
+        raise ChainError(
+            "web identity is configured but no role ARN is set (role_arn / AWS_ROLE_ARN)"
+        )
+    base = (
+        env_obs
+        if env_obs is not None and "web_identity_token_file" in env_obs.details
+        else prof_obs
+    )
     assert base is not None
     return base.model_copy(
         update={
@@ -119,7 +126,7 @@ def _web_identity(
                 **base.details,
                 "web_identity_token_file": str(token_file),
                 "role_arn": str(role_arn),
-                "role_session_name": value("role_session_name"),  # type: ignore[dict-item]
+                "role_session_name": value("role_session_name"),
             },
         }
     )
@@ -151,26 +158,37 @@ class _Resolver:
         if source_profile is not None and credential_source is not None:
             raise ChainError(f'profile "{name}" has both source_profile and credential_source')
         if source_profile is None and credential_source is None:
-            raise ChainError(f'profile "{name}" has role_arn but no source_profile or credential_source')
+            raise ChainError(
+                f'profile "{name}" has role_arn but no source_profile or credential_source'
+            )
         if credential_source is not None:
             method = CREDENTIAL_SOURCES.get(str(credential_source).lower())
             if method is None:
-                raise ChainError(f'credential_source "{credential_source}" in profile "{name}" is not valid')
+                raise ChainError(
+                    f'credential_source "{credential_source}" in profile "{name}" is not valid'
+                )
             source = self.idx.global_.get(method)
             if method == "env":
                 if source is None:
-                    raise ChainError(f'credential_source Environment in profile "{name}": no env credentials')
+                    raise ChainError(
+                        f'credential_source Environment in profile "{name}": no env credentials'
+                    )
                 _static_ok(source)
             elif not _has_creds(source):
-                raise ChainError(f'credential_source {credential_source} in profile "{name}" yields no credentials')
+                raise ChainError(
+                    f'credential_source {credential_source} in profile "{name}" '
+                    "yields no credentials"
+                )
             return obs
         src = str(source_profile)
         if src not in self.idx.known_profiles:
             raise ChainError(f'source_profile "{src}" of profile "{name}" does not exist')
         if src in visited:
-            source_obs = self.idx.get(src, "shared-credentials-file") or self.idx.get(src, "config-file")
+            source_obs = self.idx.get(src, "shared-credentials-file") or self.idx.get(
+                src, "config-file"
+            )
             if src != name or source_obs is None:
-                raise ChainError(f'source_profile loop: {" -> ".join([*visited, src])}')
+                raise ChainError(f"source_profile loop: {' -> '.join([*visited, src])}")
         self.source_profile_creds(src, [*visited, src])
         return obs
 
@@ -207,10 +225,14 @@ class _Resolver:
                 yield ((method, self.idx.global_.get(method)))
             elif method == "container-role":
                 container = self.idx.global_.get(method)
-                configured = container is not None and container.details.get("probe") != "skipped-no-config"
+                configured = (
+                    container is not None and container.details.get("probe") != "skipped-no-config"
+                )
                 if configured and not _has_creds(container):
                     assert container is not None
-                    reason = container.details.get("probe_detail") or container.details.get("failure")
+                    reason = container.details.get("probe_detail") or container.details.get(
+                        "failure"
+                    )
                     raise ChainError(f"container credentials endpoint failed: {reason}")
                 yield ((method, container if configured else None))
             else:
@@ -289,7 +311,10 @@ def _resolve_one(
                 profile=profile,
                 explicit_profile=explicit,
                 resolved=None,
-                error=f'profile "{profile}" is not in the config or credentials file (ProfileNotFound)',
+                error=(
+                    f'profile "{profile}" is not in the config or credentials file '
+                    "(ProfileNotFound)"
+                ),
             ),
             None,
         )

@@ -57,9 +57,7 @@ def _rule_groups() -> list[Evaluator]:
     return groups
 
 
-def _credential_views(
-    ctx: ScanContext, chain: list[ChainEntry]
-) -> list[CredentialView]:
+def _credential_views(ctx: ScanContext, chain: list[ChainEntry]) -> list[CredentialView]:
     """One row per resolved credential, plus key-holding sources that lost the chain."""
     views: list[CredentialView] = []
     shown: set[str] = set()

@@ -57,7 +57,7 @@ def hosts(draw: st.DrawFn) -> dict[str, Any]:
     # Role profiles are drawn more often: a role chain is where precedence is subtle.
     kinds = st.one_of(profile_kinds, st.sampled_from(["role-source", "static-creds"]))
     profiles = {name: draw(kinds) for name in present}
-    sources = {name: draw(st.sampled_from(present + ["missing"])) for name in present}
+    sources = {name: draw(st.sampled_from([*present, "missing"])) for name in present}
     env: dict[str, str] = {}
     if draw(st.booleans()):
         env["AWS_ACCESS_KEY_ID"] = "ASIAENVKEY0000000001"
@@ -90,8 +90,12 @@ def _write_host(home: Path, host: dict[str, Any]) -> tuple[dict[str, str], str |
         "import json\nprint(json.dumps({'Version': 1, 'AccessKeyId': 'ASIAPROC000000000001',"
         " 'SecretAccessKey': 'x', 'SessionToken': 'y'}))\n"
     )
-    config: list[str] = ["[sso-session corp]", "sso_start_url = https://corp.awsapps.com/start",
-                         "sso_region = us-east-1", ""]
+    config: list[str] = [
+        "[sso-session corp]",
+        "sso_start_url = https://corp.awsapps.com/start",
+        "sso_region = us-east-1",
+        "",
+    ]
     creds: list[str] = []
     for name, kind in host["profiles"].items():
         header = "[default]" if name == "default" else f"[profile {name}]"
@@ -113,10 +117,18 @@ def _write_host(home: Path, host: dict[str, Any]) -> tuple[dict[str, str], str |
         if kind == "role-bad-credsource":
             lines += [f"role_arn = {ROLE}", "credential_source = Nowhere"]
         if kind == "sso-legacy":
-            lines += ["sso_start_url = https://legacy.awsapps.com/start", "sso_region = us-east-1",
-                      "sso_account_id = 123456789012", "sso_role_name = Admin"]
+            lines += [
+                "sso_start_url = https://legacy.awsapps.com/start",
+                "sso_region = us-east-1",
+                "sso_account_id = 123456789012",
+                "sso_role_name = Admin",
+            ]
         if kind == "sso-session":
-            lines += ["sso_session = corp", "sso_account_id = 123456789012", "sso_role_name = Admin"]
+            lines += [
+                "sso_session = corp",
+                "sso_account_id = 123456789012",
+                "sso_role_name = Admin",
+            ]
         if kind == "sso-partial":
             lines += ["sso_account_id = 123456789012"]
         if kind == "sso-missing-session":
@@ -188,7 +200,9 @@ def _credaudit(env: dict[str, str], explicit: str | None, home: Path) -> tuple[s
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(host=hosts())
-def test_winner_matches_botocore(host: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> None:
+def test_winner_matches_botocore(
+    host: dict[str, Any], tmp_path_factory: pytest.TempPathFactory
+) -> None:
     home = tmp_path_factory.mktemp("home")
     env, explicit = _write_host(home, host)
     expected = _botocore(env, explicit)
@@ -210,4 +224,8 @@ def test_explicit_profile_drops_env_but_aws_profile_does_not(tmp_path: Path) -> 
     }
     env, explicit = _write_host(tmp_path, host)
     assert _credaudit(env, explicit, tmp_path)[0] == "env" == _botocore(env, explicit)
-    assert _credaudit(env, "alpha", tmp_path)[0] == "shared-credentials-file" == _botocore(env, "alpha")
+    assert (
+        _credaudit(env, "alpha", tmp_path)[0]
+        == "shared-credentials-file"
+        == _botocore(env, "alpha")
+    )

@@ -14,156 +14,151 @@ Refresh semantics (reference §2) decide what is judged:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 
 from credaudit.analysis.budget import MANDATORY_REFRESH, Budget
 from credaudit.analysis.context import ScanContext
 from credaudit.analysis.rules import make_finding
-from credaudit.durations import format_duration, parse_instant
+from credaudit.durations import DurationError, format_duration, parse_instant
 from credaudit.model import Finding, Observation, Severity
 
 STS_MIN = 900
 STS_MAX = 43200
 CHAINED_MAX = 3600
 DEFAULT_ROLE_DURATION = 3600
-WEB_IDENTITY_DURATION = timedelta(seconds=3600)
 KUBELET_MAX_AGE = timedelta(hours=24)
 KUBELET_FRACTION = 0.8
+ZERO = timedelta(0)
 
 
 def _fmt(span: timedelta) -> str:
     return format_duration(span)
 
 
+@dataclass(frozen=True)
+class _Subject:
+    """The profile and credential a finding is about, so each rule states only its message."""
+
+    profile: str
+    obs: Observation
+
+    def finding(self, code: str, message: str, severity: Severity | None = None) -> Finding:
+        return make_finding(
+            code,
+            subject=f"profile {self.profile}",
+            message=message,
+            severity=severity,
+            profile=self.profile,
+            location=self.obs.location,
+        )
+
+
 def evaluate(ctx: ScanContext) -> list[Finding]:
     findings: list[Finding] = []
     for profile, winner in ctx.winners.items():
+        who = _Subject(profile, winner)
         if winner.refreshable:
-            findings.extend(_refreshable(ctx, profile, winner))
+            findings.extend(_refreshable(ctx, who))
         else:
-            findings.extend(_static(ctx, profile, winner))
+            findings.extend(_static(ctx, who))
     return findings
 
 
-def _static(ctx: ScanContext, profile: str, obs: Observation) -> list[Finding]:
+def _static(ctx: ScanContext, who: _Subject) -> list[Finding]:
     """A credential the SDK cannot renew lives exactly until its expiry."""
+    obs = who.obs
     if obs.expires_at is None:
         return []
     budget = ctx.budget
     remaining = obs.expires_at - ctx.now
-    subject = f"profile {profile}"
     expires = obs.expires_at.strftime("%Y-%m-%dT%H:%M:%SZ")
-    common = {"profile": profile, "location": obs.location}
-    if remaining <= timedelta(0):
+    what = f"{obs.source} credentials from {obs.origin}"
+    if remaining <= ZERO:
         return [
-            make_finding(
+            who.finding(
                 "CA101",
-                subject=subject,
-                message=(
-                    f"{obs.source} credentials from {obs.origin} expired at {expires} "
-                    f"({_fmt(-remaining)} ago) and botocore cannot refresh them"
-                ),
-                **common,  # type: ignore[arg-type]
+                f"{what} expired at {expires} ({_fmt(-remaining)} ago) and botocore cannot "
+                "refresh them",
             )
         ]
     findings: list[Finding] = []
     run_end = budget.run_time + budget.skew_margin
-    if budget.run_time > timedelta(0) and remaining < run_end:
+    if budget.run_time > ZERO and remaining < run_end:
         findings.append(
-            make_finding(
+            who.finding(
                 "CA102",
-                subject=subject,
-                message=(
-                    f"{obs.source} credentials from {obs.origin} expire at {expires}, in "
-                    f"{_fmt(remaining)}, but the run needs {_fmt(run_end)}; they cannot be "
-                    f"refreshed, so the run fails with ExpiredToken after {_fmt(remaining)}"
-                ),
-                **common,  # type: ignore[arg-type]
+                f"{what} expire at {expires}, in {_fmt(remaining)}, but the run needs "
+                f"{_fmt(run_end)}; they cannot be refreshed, so the run fails with ExpiredToken "
+                f"after {_fmt(remaining)}",
             )
         )
     else:
-        findings.extend(_dispatch(budget, remaining, subject, obs, "their remaining life", common))
+        findings.extend(_dispatch(budget, remaining, who, "their remaining life"))
     if remaining < budget.min_remaining:
         findings.append(
-            make_finding(
+            who.finding(
                 "CA103",
-                subject=subject,
-                message=(
-                    f"{obs.source} credentials from {obs.origin} have {_fmt(remaining)} left "
-                    f"(expire {expires}); the minimum is {_fmt(budget.min_remaining)}"
-                ),
-                **common,  # type: ignore[arg-type]
+                f"{what} have {_fmt(remaining)} left (expire {expires}); the minimum is "
+                f"{_fmt(budget.min_remaining)}",
             )
         )
     return findings
 
 
-def _dispatch(
-    budget: Budget,
-    floor: timedelta,
-    subject: str,
-    obs: Observation,
-    floor_name: str,
-    common: dict[str, object],
-) -> list[Finding]:
-    """CA201 when dispatch alone outlives the floor; CA202 when the retries are what do."""
+def _dispatch(budget: Budget, floor: timedelta, who: _Subject, floor_name: str) -> list[Finding]:
+    """CA201 when dispatch alone outlives the floor; CA202 when the retries are what do.
+
+    A static credential is used until the end of the run, so its last request is signed at
+    ``run_time``; a refreshable one is re-fetched, so only the refresh floor counts.
+    """
+    obs = who.obs
     before_retries = budget.signing_delay + budget.queue_dwell + budget.skew_margin
-    # A static credential is used until the end of the run; its last request is signed then.
-    used_until = budget.run_time if not obs.refreshable else timedelta(0)
-    if before_retries == timedelta(0) and budget.retry_budget == timedelta(0):
+    used_until = ZERO if obs.refreshable else budget.run_time
+    if before_retries == ZERO and budget.retry_budget == ZERO:
         return []
+    left_after_signing = floor - used_until
     if used_until + before_retries > floor:
         return [
-            make_finding(
+            who.finding(
                 "CA201",
-                subject=subject,
-                message=(
-                    f"signing delay + queue dwell ({_fmt(before_retries)}) exceed {floor_name} "
-                    f"({_fmt(floor - used_until)} after the last signature) for {obs.source} "
-                    f"from {obs.origin}: requests signed now reach AWS after the credentials died"
-                ),
-                **common,  # type: ignore[arg-type]
+                f"signing delay + queue dwell ({_fmt(before_retries)}) exceed {floor_name} "
+                f"({_fmt(left_after_signing)} after the last signature) for {obs.source} from "
+                f"{obs.origin}: requests signed then reach AWS after the credentials died",
             )
         ]
-    if budget.retry_budget > timedelta(0) and used_until + before_retries + budget.retry_budget > floor:
+    if budget.retry_budget > ZERO and used_until + before_retries + budget.retry_budget > floor:
         return [
-            make_finding(
+            who.finding(
                 "CA202",
-                subject=subject,
-                message=(
-                    f"retries add {_fmt(budget.retry_budget)} to a signed request; with dispatch "
-                    f"{_fmt(before_retries)} that exceeds {floor_name} "
-                    f"({_fmt(floor - used_until)}) for {obs.source} from {obs.origin}: late "
-                    "retries resend a stale token and cannot succeed"
-                ),
-                **common,  # type: ignore[arg-type]
+                f"retries add {_fmt(budget.retry_budget)} to a signed request; with dispatch "
+                f"{_fmt(before_retries)} that exceeds {floor_name} ({_fmt(left_after_signing)}) "
+                f"for {obs.source} from {obs.origin}: late retries resend a stale token and "
+                "cannot succeed",
             )
         ]
     return []
 
 
-def _refreshable(ctx: ScanContext, profile: str, obs: Observation) -> list[Finding]:
-    subject = f"profile {profile}"
-    common: dict[str, object] = {"profile": profile, "location": obs.location}
+def _refreshable(ctx: ScanContext, who: _Subject) -> list[Finding]:
     findings = _dispatch(
-        ctx.budget, MANDATORY_REFRESH, subject, obs,
-        "botocore's guaranteed 600 s refresh floor", common,
+        ctx.budget, MANDATORY_REFRESH, who, "botocore's guaranteed 600 s refresh floor"
     )
-    if obs.source == "assume-role":
-        findings.extend(_assume_role(ctx, subject, obs, common))
-    elif obs.source == "sso":
-        findings.extend(_sso(ctx, subject, obs, common))
-    elif obs.source == "assume-role-with-web-identity":
-        findings.extend(_web_identity(ctx, subject, obs, common))
+    source = who.obs.source
+    if source == "assume-role":
+        findings.extend(_assume_role(ctx, who))
+    elif source == "sso":
+        findings.extend(_sso(ctx, who))
+    elif source == "assume-role-with-web-identity":
+        findings.extend(_web_identity(ctx, who))
     return findings
 
 
-def _assume_role(
-    ctx: ScanContext, subject: str, obs: Observation, common: dict[str, object]
-) -> list[Finding]:
+def _assume_role(ctx: ScanContext, who: _Subject) -> list[Finding]:
+    obs = who.obs
     findings: list[Finding] = []
     raw = obs.details.get("duration_seconds")
-    duration = int(raw) if isinstance(raw, int) else None
+    duration = raw if isinstance(raw, int) else None
     chained = bool(obs.details.get("chained"))
     if duration is not None:
         ceiling = CHAINED_MAX if chained else STS_MAX
@@ -175,41 +170,28 @@ def _assume_role(
             else:
                 why = f"above STS's maximum of {STS_MAX} s"
             findings.append(
-                make_finding(
-                    "CA105",
-                    subject=subject,
-                    message=f"duration_seconds = {duration} is {why}: AssumeRole fails",
-                    **common,  # type: ignore[arg-type]
-                )
+                who.finding("CA105", f"duration_seconds = {duration} is {why}: AssumeRole fails")
             )
         if duration <= STS_MIN:
             findings.append(
-                make_finding(
+                who.finding(
                     "CA106",
-                    subject=subject,
-                    message=(
-                        f"duration_seconds = {duration}: botocore ignores cached sessions with "
-                        "under 900 s left, so every process calls AssumeRole again"
-                    ),
-                    **common,  # type: ignore[arg-type]
+                    f"duration_seconds = {duration}: botocore ignores cached sessions with under "
+                    "900 s left, so every process calls AssumeRole again",
                 )
             )
-    if obs.details.get("mfa_serial"):
-        session = timedelta(seconds=duration or DEFAULT_ROLE_DURATION)
-        usable = session
+    mfa = obs.details.get("mfa_serial")
+    if mfa:
+        usable = timedelta(seconds=duration or DEFAULT_ROLE_DURATION)
         if obs.expires_at is not None and obs.expires_at > ctx.now:
             usable = obs.expires_at - ctx.now
         if ctx.budget.run_time > usable:
             findings.append(
-                make_finding(
+                who.finding(
                     "CA104",
-                    subject=subject,
-                    message=(
-                        f"role {obs.details.get('role_arn')} needs MFA ({obs.details['mfa_serial']}): "
-                        f"botocore cannot renew it in-process (RefreshWithMFAUnsupportedError), "
-                        f"so a {_fmt(ctx.budget.run_time)} run fails after {_fmt(usable)}"
-                    ),
-                    **common,  # type: ignore[arg-type]
+                    f"role {obs.details.get('role_arn')} needs MFA ({mfa}): botocore cannot renew "
+                    "it in-process (RefreshWithMFAUnsupportedError), so a "
+                    f"{_fmt(ctx.budget.run_time)} run fails after {_fmt(usable)}",
                 )
             )
     return findings
@@ -224,18 +206,15 @@ def _evidence(ctx: ScanContext, source: str, key: str, value: object) -> Observa
     return None
 
 
-def _sso(
-    ctx: ScanContext, subject: str, obs: Observation, common: dict[str, object]
-) -> list[Finding]:
+def _sso(ctx: ScanContext, who: _Subject) -> list[Finding]:
+    obs = who.obs
     token = _evidence(ctx, "sso-token", "cache_key", obs.details.get("token_cache_key"))
     session = obs.details.get("sso_session") or obs.details.get("sso_start_url")
     if token is None:
         return [
-            make_finding(
+            who.finding(
                 "CA107",
-                subject=subject,
-                message=f"no cached SSO token for {session}: every call fails until `aws sso login`",
-                **common,  # type: ignore[arg-type]
+                f"no cached SSO token for {session}: every call fails until `aws sso login`",
             )
         ]
     if token.expires_at is None:
@@ -244,82 +223,70 @@ def _sso(
     refreshable = token.refreshable and not legacy
     remaining = token.expires_at - ctx.now
     need = ctx.budget.run_time + ctx.budget.skew_margin
-    why = (
-        "legacy sso_start_url profiles never refresh their token"
-        if legacy
-        else "the token has no usable refresh token or client registration"
-    )
     if not refreshable and remaining <= need:
-        expired = remaining <= timedelta(0)
+        why = (
+            "legacy sso_start_url profiles never refresh their token"
+            if legacy
+            else "the token has no usable refresh token or client registration"
+        )
+        expired = remaining <= ZERO
+        when = f"expired {_fmt(-remaining)} ago" if expired else f"expires in {_fmt(remaining)}"
+        tail = "" if expired else f"; the run needs {_fmt(need)}"
         return [
-            make_finding(
+            who.finding(
                 "CA107",
-                subject=subject,
+                f"SSO token for {session} ({token.origin}) {when} and {why}{tail}",
                 severity=Severity.CRITICAL if expired else Severity.HIGH,
-                message=(
-                    f"SSO token for {session} ({token.origin}) "
-                    + (f"expired {_fmt(-remaining)} ago" if expired else f"expires in {_fmt(remaining)}")
-                    + f" and {why}"
-                    + ("" if expired else f"; the run needs {_fmt(need)}")
-                ),
-                **common,  # type: ignore[arg-type]
             )
         ]
     registration = token.details.get("registration_expires_at")
-    if refreshable and isinstance(registration, str):
-        reg_left = parse_instant(registration) - ctx.now
-        if remaining < need and reg_left < need:
+    if refreshable and isinstance(registration, str) and remaining < need:
+        try:
+            reg_left = parse_instant(registration) - ctx.now
+        except DurationError:
+            return []
+        if reg_left < need:
             return [
-                make_finding(
+                who.finding(
                     "CA107",
-                    subject=subject,
-                    message=(
-                        f"SSO client registration for {session} expires in {_fmt(reg_left)}: "
-                        f"after that the token cannot be refreshed; the run needs {_fmt(need)}"
-                    ),
-                    **common,  # type: ignore[arg-type]
+                    f"SSO client registration for {session} expires in {_fmt(reg_left)}: after "
+                    f"that the token cannot be refreshed; the run needs {_fmt(need)}",
                 )
             ]
     return []
 
 
-def _web_identity(
-    ctx: ScanContext, subject: str, obs: Observation, common: dict[str, object]
-) -> list[Finding]:
-    token_file = obs.details.get("web_identity_token_file")
+def _web_identity(ctx: ScanContext, who: _Subject) -> list[Finding]:
+    token_file = who.obs.details.get("web_identity_token_file")
     token = _evidence(ctx, "web-identity-token", "token_file", token_file)
     if token is None or token.expires_at is None:
         return []
     remaining = token.expires_at - ctx.now
-    if remaining <= timedelta(0):
+    if remaining <= ZERO:
         return [
-            make_finding(
+            who.finding(
                 "CA108",
-                subject=subject,
+                f"web-identity token {token_file} expired {_fmt(-remaining)} ago: "
+                "AssumeRoleWithWebIdentity fails (ExpiredTokenException) until it is rewritten",
                 severity=Severity.CRITICAL,
-                message=(
-                    f"web-identity token {token_file} expired {_fmt(-remaining)} ago: "
-                    "AssumeRoleWithWebIdentity fails (ExpiredTokenException) until it is rewritten"
-                ),
-                **common,  # type: ignore[arg-type]
             )
         ]
     age_raw = token.details.get("age_seconds")
     lifetime_raw = token.details.get("lifetime_seconds")
-    if isinstance(age_raw, int | float) and isinstance(lifetime_raw, int | float) and lifetime_raw > 0:
+    if (
+        isinstance(age_raw, int | float)
+        and isinstance(lifetime_raw, int | float)
+        and lifetime_raw > 0
+    ):
         age = timedelta(seconds=age_raw)
         limit = min(timedelta(seconds=lifetime_raw * KUBELET_FRACTION), KUBELET_MAX_AGE)
         if age > limit:
             return [
-                make_finding(
+                who.finding(
                     "CA108",
-                    subject=subject,
-                    message=(
-                        f"web-identity token {token_file} was written {_fmt(age)} ago; the kubelet "
-                        f"rewrites it by {_fmt(limit)} (80 % of its life or 24 h): the refresh "
-                        f"path is broken and the token dies in {_fmt(remaining)}"
-                    ),
-                    **common,  # type: ignore[arg-type]
+                    f"web-identity token {token_file} was written {_fmt(age)} ago; the kubelet "
+                    f"rewrites it by {_fmt(limit)} (80 % of its life or 24 h): the refresh path "
+                    f"is broken and the token dies in {_fmt(remaining)}",
                 )
             ]
     return []

@@ -34,14 +34,18 @@ RULES: dict[str, Rule] = {
     r.code: r
     for r in (
         Rule(
-            "CA101", "credential-expired", _C,
+            "CA101",
+            "credential-expired",
+            _C,
             "Credential has expired and cannot be refreshed",
             "Obtain fresh credentials from a refreshable source (a role profile, SSO, instance "
             "or container role) instead of exported or pasted session keys.",
             "botocore credentials.py: Credentials (static), RefreshableCredentials.refresh_needed",
         ),
         Rule(
-            "CA102", "static-session-outlived", _H,
+            "CA102",
+            "static-session-outlived",
+            _H,
             "Static temporary credential expires before the run ends",
             "Let the SDK refresh: use a role profile (role_arn + source_profile or "
             "credential_source) or the platform's role instead of a fixed session token, or "
@@ -49,14 +53,18 @@ RULES: dict[str, Rule] = {
             "botocore credentials.py: EnvProvider, SharedCredentialProvider (static Credentials)",
         ),
         Rule(
-            "CA103", "near-expiry", _M,
+            "CA103",
+            "near-expiry",
+            _M,
             "Credential has less than the minimum remaining lifetime",
             "Refresh the session now (re-run the login or assume-role step) or switch to a "
             "refreshable source.",
             "botocore credentials.py: Credentials",
         ),
         Rule(
-            "CA104", "mfa-session-not-renewable", _H,
+            "CA104",
+            "mfa-session-not-renewable",
+            _H,
             "MFA role session cannot be renewed in-process",
             "Run long jobs under a role that needs no MFA prompt (a machine role), or keep the "
             "run within one session duration and raise duration_seconds up to the role's "
@@ -64,21 +72,27 @@ RULES: dict[str, Rule] = {
             "botocore credentials.py: create_mfa_serial_refresher",
         ),
         Rule(
-            "CA105", "duration-beyond-ceiling", _H,
+            "CA105",
+            "duration-beyond-ceiling",
+            _H,
             "Requested session duration is outside what STS accepts",
             "Set duration_seconds within 900..MaxSessionDuration (at most 3600 on a chained "
             "role), or raise the role's MaxSessionDuration.",
             "STS AssumeRole DurationSeconds; IAM CreateRole MaxSessionDuration",
         ),
         Rule(
-            "CA106", "cache-never-reused", _L,
+            "CA106",
+            "cache-never-reused",
+            _L,
             "Cached session is never reused: every call assumes the role again",
             "Set duration_seconds above 900 (3600 is STS's default) so the cached session "
             "outlives botocore's 15-minute expiry window.",
             "botocore credentials.py: CachedCredentialFetcher.DEFAULT_EXPIRY_WINDOW_SECONDS",
         ),
         Rule(
-            "CA107", "sso-login-required", _H,
+            "CA107",
+            "sso-login-required",
+            _H,
             "SSO token expires and cannot be refreshed",
             "Run `aws sso login` before the job, and use an sso_session profile (refreshable "
             "token) instead of a legacy sso_start_url profile; raise the permission set's "
@@ -86,14 +100,18 @@ RULES: dict[str, Rule] = {
             "botocore tokens.py: SSOTokenProvider; utils.py: SSOTokenLoader",
         ),
         Rule(
-            "CA108", "web-identity-token-stale", _H,
+            "CA108",
+            "web-identity-token-stale",
+            _H,
             "Web-identity token file is expired or is not being refreshed",
             "Check that the kubelet (or whatever writes the token) still projects it: the pod's "
             "service-account token volume, the EKS pod-identity webhook, the file's path.",
             "botocore credentials.py: AssumeRoleWithWebIdentityProvider; EKS UG token rotation",
         ),
         Rule(
-            "CA201", "dwell-exceeds-lifetime-floor", _H,
+            "CA201",
+            "dwell-exceeds-lifetime-floor",
+            _H,
             "Signed requests will be sent after their credentials died",
             "Sign just before sending (sign at dequeue, not at enqueue), shorten the queue "
             "dwell, or cap retries so that signing delay + dwell + retries stays under the "
@@ -101,73 +119,95 @@ RULES: dict[str, Rule] = {
             "botocore credentials.py: RefreshableCredentials (_DEFAULT_MANDATORY_REFRESH_TIMEOUT)",
         ),
         Rule(
-            "CA202", "stale-token-retries", _M,
+            "CA202",
+            "stale-token-retries",
+            _M,
             "Retries resend a request signed with credentials that will have expired",
             "Re-sign each retry with fresh credentials (let the SDK retry rather than replaying "
             "a signed request), and bound the retry budget below the credential's life.",
             "botocore retries: signing happens per attempt only inside the SDK",
         ),
         Rule(
-            "CA301", "url-outlives-session", _H,
+            "CA301",
+            "url-outlives-session",
+            _H,
             "Presigned URL outlives the session that signed it",
             "Sign with credentials whose session lasts at least as long as the promise, or set "
             "the URL's expiry to the session's remaining life.",
             "S3 UG: presigned URLs signed with temporary credentials expire with the token",
         ),
         Rule(
-            "CA302", "url-session-unknown", _M,
+            "CA302",
+            "url-session-unknown",
+            _M,
             "Presigned URL signed by a session of unknown lifetime",
             "Re-sign from a session at least as long as the promised TTL, or bind the URL's "
             "TTL to the session (--session-expires states it when you know it).",
             "S3 UG: presigned URLs signed with temporary credentials expire with the token",
         ),
         Rule(
-            "CA303", "url-expired", _C,
+            "CA303",
+            "url-expired",
+            _C,
             "Presigned URL has expired",
             "Generate a new URL.",
             "S3: 403 AccessDenied 'Request has expired' / 400 ExpiredToken",
         ),
         Rule(
-            "CA304", "url-expires-too-soon", _M,
+            "CA304",
+            "url-expires-too-soon",
+            _M,
             "Presigned URL will expire sooner than required",
             "Generate the URL later, or from a longer session, with an expiry that covers the "
             "time it must work.",
             "S3 UG: presigned URL expiry",
         ),
         Rule(
-            "CA305", "url-invalid-expiry", _H,
+            "CA305",
+            "url-invalid-expiry",
+            _H,
             "Presigned URL has an expiry S3 rejects",
             "Use an X-Amz-Expires between 1 and 604800 seconds (7 days).",
             "S3 API: Authenticating Requests Using Query Parameters",
         ),
         Rule(
-            "CA306", "url-future-dated", _M,
+            "CA306",
+            "url-future-dated",
+            _M,
             "Presigned URL is dated in the future",
             "Fix the signer's clock (NTP); S3 refuses requests dated more than 15 minutes ahead.",
             "AWS Common Errors: RequestExpired / RequestInTheFuture",
         ),
         Rule(
-            "CA307", "url-malformed", _H,
+            "CA307",
+            "url-malformed",
+            _H,
             "Presigned URL is malformed",
             "Generate the URL again with an SDK; do not edit or truncate signed query strings.",
             "botocore auth.py: SigV4QueryAuth, HmacV1QueryAuth",
         ),
         Rule(
-            "CA308", "url-signature-mismatch", _H,
+            "CA308",
+            "url-signature-mismatch",
+            _H,
             "Presigned URL signature does not match the key",
             "Check the URL was not altered in transit and that the key is the one that signed "
             "it; generate a new URL.",
             "botocore auth.py: SigV4Auth.signature",
         ),
         Rule(
-            "CA309", "url-long-term-key", _M,
+            "CA309",
+            "url-long-term-key",
+            _M,
             "Presigned URL was signed with a long-term key",
             "Sign with a role session instead of an IAM user's key: a leaked URL then dies with "
             "the session and names no long-lived key.",
             "S3 UG: presigned URL lifetimes per credential type",
         ),
         Rule(
-            "CA401", "source-shadowed", _M,
+            "CA401",
+            "source-shadowed",
+            _M,
             "A higher-precedence source hides the configured one",
             "Remove the leftover higher-precedence credentials (unset AWS_ACCESS_KEY_ID, "
             "AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN; delete stale keys from the profile) so "
@@ -175,75 +215,97 @@ RULES: dict[str, Rule] = {
             "botocore credentials.py: create_credential_resolver",
         ),
         Rule(
-            "CA402", "unexpected-account", _H,
+            "CA402",
+            "unexpected-account",
+            _H,
             "Credentials belong to an unexpected account",
             "Select the profile or role of the expected account.",
             "IAM UG: access key id prefixes; STS GetAccessKeyInfo",
         ),
         Rule(
-            "CA403", "no-credentials", _H,
+            "CA403",
+            "no-credentials",
+            _H,
             "No source yields credentials",
             "Configure a source for this profile (a role, SSO, or the platform's role) or fix "
             "the profile name.",
             "botocore credentials.py: CredentialResolver.load_credentials",
         ),
         Rule(
-            "CA404", "long-term-keys", _M,
+            "CA404",
+            "long-term-keys",
+            _M,
             "Long-term access keys are in use",
             "Replace the IAM user key with a role: an instance or container role, IRSA / Pod "
             "Identity, SSO, or a role profile.",
             "IAM UG: best practices (temporary credentials)",
         ),
         Rule(
-            "CA501", "imds-unreachable", _H,
+            "CA501",
+            "imds-unreachable",
+            _H,
             "Instance metadata service does not answer",
             "Check the instance's metadata options (HttpEndpoint enabled), network policies "
             "that block 169.254.169.254, and AWS_EC2_METADATA_DISABLED.",
             "botocore utils.py: InstanceMetadataFetcher",
         ),
         Rule(
-            "CA502", "imds-hop-limit", _H,
+            "CA502",
+            "imds-hop-limit",
+            _H,
             "IMDSv2 token response cannot reach this container (hop limit)",
             "Raise the instance's HttpPutResponseHopLimit to 2 (aws ec2 "
             "modify-instance-metadata-options), or give the container its own role.",
             "EC2 UG: instance metadata options, hop limit",
         ),
         Rule(
-            "CA503", "imds-credentials-stale", _H,
+            "CA503",
+            "imds-credentials-stale",
+            _H,
             "Instance role credentials are stale",
             "Check the instance's role association and the metadata service's health; botocore "
             "keeps extending and using stale instance credentials, so AWS answers ExpiredToken.",
             "botocore utils.py: InstanceMetadataFetcher._evaluate_expiration",
         ),
         Rule(
-            "CA504", "container-endpoint-failed", _H,
+            "CA504",
+            "container-endpoint-failed",
+            _H,
             "Container credential endpoint fails",
             "Check the task or pod's role association, the agent (ECS agent, EKS Pod Identity "
             "Agent) and the authorization token file.",
             "botocore credentials.py: ContainerProvider",
         ),
         Rule(
-            "CA505", "container-uri-rejected", _H,
+            "CA505",
+            "container-uri-rejected",
+            _H,
             "Container credential URI names a host botocore refuses",
             "Use https, a loopback address, or the ECS/EKS agent addresses (169.254.170.2, "
             "169.254.170.23, fd00:ec2::23).",
             "botocore utils.py: ContainerMetadataFetcher._validate_allowed_url",
         ),
         Rule(
-            "CA601", "clock-skew", _M,
+            "CA601",
+            "clock-skew",
+            _M,
             "Local clock is skewed",
             "Synchronise the clock (chrony / systemd-timesyncd against the Amazon Time Sync "
             "Service); botocore does not correct skew.",
             "IAM UG: SigV4 five-minute window; boto/boto3#1252",
         ),
         Rule(
-            "CA701", "credential-file-exposed", _M,
+            "CA701",
+            "credential-file-exposed",
+            _M,
             "Credential file is readable or writable by others",
             "chmod 600 the file (and 700 its directory).",
             "AWS CLI writes caches with mode 0600",
         ),
         Rule(
-            "CA702", "source-unreadable", _M,
+            "CA702",
+            "source-unreadable",
+            _M,
             "Credential source could not be read",
             "Fix or remove the file: botocore will fail on it too, or silently skip it.",
             "botocore configloader.py, utils.py: JSONFileCache",

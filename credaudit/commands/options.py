@@ -6,6 +6,7 @@ a report becomes output and an exit code.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path, PurePosixPath
@@ -32,7 +33,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 SEVERITIES = [s.value for s in Severity]
 
 
-class DurationParam(click.ParamType):
+class DurationParam(click.ParamType):  # type: ignore[type-arg]
     name = "DURATION"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
@@ -174,7 +175,9 @@ def output_options(formats: list[str], default: str = "table") -> Callable[[F], 
             help="Exit 1 when a finding is at or above this severity.",
         ),
         click.option(
-            "--soft-fail", is_flag=True, help="Report findings but exit 0 (bad input still exits 2)."
+            "--soft-fail",
+            is_flag=True,
+            help="Report findings but exit 0 (bad input still exits 2).",
         ),
     )
 
@@ -261,4 +264,4 @@ def color_enabled() -> bool:
     """Colour only on a terminal, and never when NO_COLOR is set (no-color.org)."""
     if "NO_COLOR" in os.environ:
         return False
-    return click.get_text_stream("stdout").isatty()
+    return sys.stdout.isatty()

@@ -49,7 +49,9 @@ def render_report(report: Any, fmt: str) -> str:
     is_flag=True,
     help="Measure the clock offset (needs --online or --clock-reference) and add it to the margin.",
 )
-@click.option("--clock-reference", metavar="URL", help="HTTP server whose Date header is the reference.")
+@click.option(
+    "--clock-reference", metavar="URL", help="HTTP server whose Date header is the reference."
+)
 def scan(fmt: str, fail_on: str, soft_fail: bool, **opts: Any) -> int:
     """Audit a host's or a container's AWS credentials.
 

@@ -45,7 +45,11 @@ def _expiry(expires_at: datetime | None, remaining: int | None) -> str:
     if expires_at is None or remaining is None:
         return "-"
     when = expires_at.strftime("%Y-%m-%d %H:%M:%SZ")
-    rel = f"in {format_duration(remaining)}" if remaining > 0 else f"{format_duration(-remaining)} ago"
+    rel = (
+        f"in {format_duration(remaining)}"
+        if remaining > 0
+        else f"{format_duration(-remaining)} ago"
+    )
     return f"{when} ({rel})"
 
 
@@ -90,7 +94,10 @@ def render_findings(findings: list[Finding], color: bool) -> str:
 def render(report: ScanReport, color: bool = False) -> str:
     budget = report.budget
     need = max(
-        budget.run_time + budget.signing_delay + budget.queue_dwell + budget.retry_budget
+        budget.run_time
+        + budget.signing_delay
+        + budget.queue_dwell
+        + budget.retry_budget
         + budget.skew_margin,
         budget.min_remaining,
     )
@@ -107,14 +114,23 @@ def render(report: ScanReport, color: bool = False) -> str:
     else:
         out.append("No credentials found.\n")
     for entry in report.chain:
-        resolved = entry.resolved.source if entry.resolved else f"none ({entry.error or 'no source'})"
+        resolved = (
+            entry.resolved.source if entry.resolved else f"none ({entry.error or 'no source'})"
+        )
         shadow = ", ".join(s.source for s in entry.shadowed)
         out.append(
-            f"chain [{entry.profile}]: {resolved}" + (f" (shadows {shadow})" if shadow else "") + "\n"
+            f"chain [{entry.profile}]: {resolved}"
+            + (f" (shadows {shadow})" if shadow else "")
+            + "\n"
         )
     if report.probes:
         out.append(
-            "probes: " + ", ".join(f"{p.name} {p.status}" + (f" ({p.detail})" if p.detail else "") for p in report.probes) + "\n"
+            "probes: "
+            + ", ".join(
+                f"{p.name} {p.status}" + (f" ({p.detail})" if p.detail else "")
+                for p in report.probes
+            )
+            + "\n"
         )
     out.append("\n")
     out.append(render_findings(report.findings, color))

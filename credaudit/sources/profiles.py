@@ -248,7 +248,8 @@ def profile_observations(name: str, cfg: AwsConfig) -> list[Observation]:
         )
     config_section = cfg.config_profiles.get(name, {})
     if "aws_access_key_id" in config_section:
-        ini, line = cfg.profile_line(name)
+        header = "default" if name == "default" else f"profile {name}"
+        line = cfg.config.lines.get(header) or cfg.config.lines.get(f"profile {name}")
         found.append(_static("config-file", name, config_section, cfg.config, line))
     return found
 
