@@ -77,6 +77,15 @@ def cli(ctx: click.Context, debug: bool) -> None:
     ctx.obj = {"debug": debug}
 
 
+@cli.result_callback()
+@click.pass_context
+def _exit_with(ctx: click.Context, rc: Any, **_: Any) -> None:
+    """Subcommands return their exit code; exit with it here so that every caller (the
+    console script, ``python -m``, click's test runner) sees the same code."""
+    if isinstance(rc, int) and rc:
+        ctx.exit(rc)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run click, and turn errors into one line and an exit code."""
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])

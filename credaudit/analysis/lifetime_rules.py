@@ -62,6 +62,21 @@ def evaluate(ctx: ScanContext) -> list[Finding]:
             findings.extend(_refreshable(ctx, who))
         else:
             findings.extend(_static(ctx, who))
+    findings.extend(_shadowed_role_config(ctx))
+    return findings
+
+
+def _shadowed_role_config(ctx: ScanContext) -> list[Finding]:
+    """A role profile hidden by another source (CA401) is still what the operator meant to
+    use: its duration defects (CA105, CA106) surface as soon as the shadowing is removed."""
+    findings: list[Finding] = []
+    for entry in ctx.chain:
+        winner = ctx.winners.get(entry.profile)
+        if winner is None or winner.source == "assume-role":
+            continue
+        for obs in ctx.observations:
+            if obs.source == "assume-role" and obs.profile == entry.profile:
+                findings.extend(_duration_rules(_Subject(entry.profile, obs)))
     return findings
 
 
@@ -154,7 +169,8 @@ def _refreshable(ctx: ScanContext, who: _Subject) -> list[Finding]:
     return findings
 
 
-def _assume_role(ctx: ScanContext, who: _Subject) -> list[Finding]:
+def _duration_rules(who: _Subject) -> list[Finding]:
+    """CA105 and CA106: what STS and botocore's cache make of ``duration_seconds``."""
     obs = who.obs
     findings: list[Finding] = []
     raw = obs.details.get("duration_seconds")
@@ -180,6 +196,14 @@ def _assume_role(ctx: ScanContext, who: _Subject) -> list[Finding]:
                     "900 s left, so every process calls AssumeRole again",
                 )
             )
+    return findings
+
+
+def _assume_role(ctx: ScanContext, who: _Subject) -> list[Finding]:
+    obs = who.obs
+    findings = _duration_rules(who)
+    raw = obs.details.get("duration_seconds")
+    duration = raw if isinstance(raw, int) else None
     mfa = obs.details.get("mfa_serial")
     if mfa:
         usable = timedelta(seconds=duration or DEFAULT_ROLE_DURATION)
