@@ -33,61 +33,68 @@ class JsonFile:
     mode: int | None
 
 
-def read_json_object(path: Path, max_bytes: int = MAX_BYTES) -> JsonFile:
-    """Read ``path`` as a JSON object; symlinks are followed only to regular files.
+@dataclass(frozen=True)
+class RawFile:
+    """A regular file's bytes, or why they could not be read, with its mode and mtime."""
 
-    ``O_NONBLOCK`` keeps a FIFO planted in a cache dir from hanging the scan; the size is
-    checked on the opened descriptor (not a prior ``stat``) so a swap between check and read
-    cannot slip a large or special file past the cap.
-    """
-    data, error, mode = read_bytes(path, max_bytes)
-    if data is None:
-        return JsonFile(path, None, error, mode)
+    data: bytes | None
+    error: str | None
+    mode: int | None
+    mtime: float | None = None
+
+
+def read_json_object(path: Path, max_bytes: int = MAX_BYTES) -> JsonFile:
+    """Read ``path`` as a JSON object; every failure is a short reason, never an exception."""
+    raw = read_bytes(path, max_bytes)
+    if raw.data is None:
+        return JsonFile(path, None, raw.error, raw.mode)
     try:
-        text = data.decode("utf-8-sig")
+        text = raw.data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        return JsonFile(path, None, "not UTF-8 text", mode)
+        return JsonFile(path, None, "not UTF-8 text", raw.mode)
     try:
         parsed = json.loads(text)
     except (ValueError, RecursionError):
-        return JsonFile(path, None, "not valid JSON", mode)
+        return JsonFile(path, None, "not valid JSON", raw.mode)
     if not isinstance(parsed, dict):
-        return JsonFile(path, None, f"JSON {type(parsed).__name__}, expected an object", mode)
-    return JsonFile(path, parsed, None, mode)
+        return JsonFile(path, None, f"JSON {type(parsed).__name__}, expected an object", raw.mode)
+    return JsonFile(path, parsed, None, raw.mode)
 
 
-def read_bytes(
-    path: Path, max_bytes: int = MAX_BYTES
-) -> tuple[bytes | None, str | None, int | None]:
-    """Read a regular file of at most ``max_bytes``: (data, error, permission bits)."""
+def read_bytes(path: Path, max_bytes: int = MAX_BYTES) -> RawFile:
+    """Read a regular file of at most ``max_bytes`` (symlinks followed to regular files only).
+
+    ``O_NONBLOCK`` keeps a FIFO planted in a cache dir from hanging the scan; type and size
+    are checked on the opened descriptor, not by a prior ``stat``, so swapping the file
+    between check and read cannot slip a device or a huge file past the cap.
+    """
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
-        return None, "file not found", None
+        return RawFile(None, "file not found", None)
     except PermissionError:
-        return None, "permission denied", None
+        return RawFile(None, "permission denied", None)
     except OSError as exc:
-        return None, f"cannot open ({exc.strerror or type(exc).__name__})", None
+        return RawFile(None, f"cannot open ({exc.strerror or type(exc).__name__})", None)
+    mode: int | None = None
     try:
         st = os.fstat(fd)
         mode = stat.S_IMODE(st.st_mode)
         if not stat.S_ISREG(st.st_mode):
-            return None, "not a regular file", mode
+            return RawFile(None, "not a regular file", mode, st.st_mtime)
         if st.st_size > max_bytes:
-            return None, f"file too large ({st.st_size} bytes, limit {max_bytes})", mode
+            reason = f"file too large ({st.st_size} bytes, limit {max_bytes})"
+            return RawFile(None, reason, mode, st.st_mtime)
         chunks: list[bytes] = []
         total = 0
-        while True:
-            chunk = os.read(fd, 65536)
-            if not chunk:
-                break
+        while chunk := os.read(fd, 65536):
             total += len(chunk)
             if total > max_bytes:
-                return None, f"file too large (over {max_bytes} bytes)", mode
+                return RawFile(None, f"file too large (over {max_bytes} bytes)", mode, st.st_mtime)
             chunks.append(chunk)
-        return b"".join(chunks), None, mode
+        return RawFile(b"".join(chunks), None, mode, st.st_mtime)
     except OSError as exc:
-        return None, f"cannot read ({exc.strerror or type(exc).__name__})", None
+        return RawFile(None, f"cannot read ({exc.strerror or type(exc).__name__})", mode)
     finally:
         os.close(fd)
 

@@ -25,7 +25,7 @@ from credaudit.sources.jsonfile import (
 )
 from credaudit.target import Target
 
-TOKEN_SOURCE = "sso-token"
+TOKEN_SOURCE = "sso-token"  # noqa: S105 (a source name)
 REGISTRATION = "sso-registration"
 OTHER = "sso-cache-other"
 
