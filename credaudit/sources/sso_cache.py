@@ -60,6 +60,8 @@ def observe_document(body: dict[str, Any], now: datetime, **base: Any) -> Observ
         return _token(body, now, stem, origin, base)
     if "clientId" in body or "clientSecret" in body:
         return _registration(body, stem, origin, base)
+    if "expiresAt" in body:  # a token that lost its accessToken (SSOTokenLoader rejects it)
+        return _token(body, now, stem, origin, base)
     return Observation(source=OTHER, details={"cache_key": stem}, **base)
 
 
