@@ -61,7 +61,10 @@ def read_lines(stream: BinaryIO, max_line: int = MAX_LINE) -> Iterator[bytes | L
             while True:  # consume the rest of the over-long line in bounded chunks
                 chunk = stream.readline(_CHUNK)
                 length += len(chunk)
-                if not chunk or chunk.endswith(b"\n"):
+                if chunk.endswith(b"\n"):
+                    length -= 1
+                    break
+                if not chunk:
                     break
             yield LineTooLong(length)
             continue

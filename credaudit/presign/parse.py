@@ -323,7 +323,7 @@ def elide(url: str, pairs: list[tuple[str, str]] | None = None) -> str:
     base, sep, query = url.partition("?")
     if not sep:
         return url
-    query, hash_sep, fragment = query.partition("#")
+    query, hash_sep, _fragment = query.partition("#")
     out = []
     for item in query.split("&"):
         key, _eq, _value = item.partition("=")
@@ -337,4 +337,5 @@ def elide(url: str, pairs: list[tuple[str, str]] | None = None) -> str:
             out.append(f"{key}={mask_key(akid)}{slash}{scope}")
         else:
             out.append(item)
-    return base + "?" + "&".join(out) + (hash_sep + fragment if hash_sep else "")
+    # A fragment is never sent, and anything may hide in it: it is never echoed.
+    return base + "?" + "&".join(out) + ("#…" if hash_sep else "")

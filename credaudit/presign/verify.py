@@ -23,6 +23,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import itertools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -217,18 +218,25 @@ def _verify_v4(
         )
     if normalize is None:
         normalize = not parsed.is_s3
-    if payload_hash is None:
-        stated = parsed.params.get("X-Amz-Content-Sha256") or _find(parsed, "X-Amz-Content-Sha256")
+    payloads: tuple[str, ...]
+    if payload_hash is not None:
+        payloads = (payload_hash,)
+    else:
+        stated = _find(parsed, "X-Amz-Content-Sha256")
         if stated:
-            payload_hash = unquote(stated)
+            payloads = (unquote(stated),)
         elif "x-amz-content-sha256" in lowered:
-            payload_hash = lowered["x-amz-content-sha256"]
+            payloads = (lowered["x-amz-content-sha256"],)
+        elif parsed.is_s3:
+            payloads = (UNSIGNED_PAYLOAD, EMPTY_SHA256)
         else:
-            payload_hash = UNSIGNED_PAYLOAD if parsed.is_s3 else EMPTY_SHA256
+            # Services sign the empty body's hash; a client configured with the S3 signer
+            # (signature_version="s3v4") signs UNSIGNED-PAYLOAD instead.
+            payloads = (EMPTY_SHA256, UNSIGNED_PAYLOAD)
     path = canonical_path(parsed.path, normalize=normalize)
     scope = f"{parsed.credential_date}/{parsed.region}/{parsed.service}/aws4_request"
     key = signing_key(secret, parsed.credential_date, parsed.region, parsed.service)
-    tail = f"{header_block}\n{';'.join(parsed.signed_headers)}\n{payload_hash}"
+    signed_names = ";".join(parsed.signed_headers)
     methods = (method.upper(),) if method else METHODS
     # The token is signed, except in the suite's post-sts-header-after shape (non-S3 only:
     # S3 signs every query parameter, so an unsigned token there is just a mismatch).
@@ -238,8 +246,8 @@ def _verify_v4(
     expected = parsed.signature
     for skip_token in variants:
         query = canonical_query(parsed.pairs, skip_token=skip_token)
-        for candidate in methods:
-            creq = f"{candidate}\n{path}\n{query}\n{tail}"
+        for payload, candidate in itertools.product(payloads, methods):
+            creq = f"{candidate}\n{path}\n{query}\n{header_block}\n{signed_names}\n{payload}"
             to_sign = (
                 f"{SIGV4}\n{parsed.amz_date}\n{scope}\n"
                 f"{hashlib.sha256(creq.encode('utf-8', 'surrogateescape')).hexdigest()}"

@@ -73,9 +73,7 @@ def start_process(
     argv: Sequence[str], port: int, *, env: dict[str, str] | None = None, timeout: float = 20.0
 ) -> subprocess.Popen[bytes]:
     """Start a server and wait for its port; a server that never listens is require_peer'd."""
-    proc = subprocess.Popen(
-        list(argv), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env
-    )
+    proc = subprocess.Popen(list(argv), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     if not wait_until(lambda: port_open(port) or proc.poll() is not None, timeout):
         proc.kill()
         require_peer(f"{argv[0]} did not listen on 127.0.0.1:{port} within {timeout} s")

@@ -1,0 +1,170 @@
+"""CA301–CA309 and the status of one URL, on boto3-signed URLs at a fixed clock."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from credaudit.analysis.budget import Budget
+from credaudit.model import KeyKind
+from credaudit.presign import inspect
+from credaudit.presign.model import UrlResultModel
+from tests.presign.helpers import LONG_KEY, TEMP_KEY, presign
+
+T0 = datetime(2030, 1, 1, tzinfo=UTC)
+
+
+def codes(result: object) -> set[str]:
+    return {f.code for f in result.findings}  # type: ignore[attr-defined]
+
+
+def test_fields_of_a_temporary_sigv4_url() -> None:
+    url = presign(at=T0, expires=3600, region="eu-west-1")
+    session_end = T0 + timedelta(minutes=30)
+    r = inspect(url, now=T0 + timedelta(minutes=5), sessions={TEMP_KEY: session_end})
+    assert r.algorithm == "AWS4-HMAC-SHA256"
+    assert r.access_key_id == "ASIA…VV7A"
+    assert r.key_kind is KeyKind.TEMPORARY
+    assert r.account_id == "609629065308"
+    assert (r.region, r.service, r.host) == ("eu-west-1", "s3", "bkt.s3.eu-west-1.amazonaws.com")
+    assert r.addressing_style == "virtual-host"
+    assert r.signed_at == T0 and r.expires_at == T0 + timedelta(hours=1)
+    assert r.session_expires_at == session_end == r.effective_expires_at
+    assert r.remaining_seconds == 25 * 60
+    assert r.status == "valid"
+    assert codes(r) == {"CA301"}
+    assert "TOKEN-xyz" not in (r.url or "") and "X-Amz-Security-Token=…" in (r.url or "")
+    assert TEMP_KEY not in (r.url or "")
+    UrlResultModel.model_validate(r.to_dict())
+
+
+def test_path_style_is_recognised() -> None:
+    r = inspect(presign(at=T0, style="path", region="us-west-2"), now=T0)
+    assert r.addressing_style == "path" and r.host == "s3.us-west-2.amazonaws.com"
+
+
+def test_unknown_session_is_ca302_and_known_longer_session_is_clean() -> None:
+    url = presign(at=T0)
+    assert codes(inspect(url, now=T0)) == {"CA302"}
+    r = inspect(url, now=T0, sessions={TEMP_KEY: T0 + timedelta(hours=5)})
+    assert codes(r) == set() and r.effective_expires_at == T0 + timedelta(hours=1)
+
+
+def test_session_override_beats_lookup() -> None:
+    url = presign(at=T0)
+    r = inspect(
+        url,
+        now=T0,
+        sessions={TEMP_KEY: T0 + timedelta(hours=5)},
+        session_expires=T0 + timedelta(minutes=20),
+    )
+    assert "CA301" in codes(r) and r.effective_expires_at == T0 + timedelta(minutes=20)
+
+
+def test_expired_nominally_and_by_session() -> None:
+    url = presign(at=T0, expires=60)
+    r = inspect(url, now=T0 + timedelta(seconds=61), sessions={TEMP_KEY: T0 + timedelta(days=1)})
+    assert r.status == "expired" and "CA303" in codes(r) and r.remaining_seconds == -1
+    r = inspect(
+        presign(at=T0, expires=3600),
+        now=T0 + timedelta(minutes=11),
+        sessions={TEMP_KEY: T0 + timedelta(minutes=10)},
+    )
+    assert r.status == "expired" and {"CA303", "CA301"} <= codes(r)
+    assert "session" in next(f.message for f in r.findings if f.code == "CA303")
+
+
+def test_min_remaining_and_url_ttl_give_ca304() -> None:
+    url = presign(at=T0, expires=3600)
+    sessions = {TEMP_KEY: T0 + timedelta(days=1)}
+    budget = Budget(min_remaining=timedelta(hours=2))
+    r = inspect(url, now=T0, budget=budget, sessions=sessions)
+    assert r.status == "expiring" and codes(r) == {"CA304"}
+    r = inspect(
+        url,
+        now=T0,
+        budget=Budget(min_remaining=timedelta(0), url_ttl=timedelta(hours=2)),
+        sessions=sessions,
+    )
+    assert codes(r) == {"CA304"}
+    r = inspect(url, now=T0, budget=Budget(min_remaining=timedelta(minutes=30)), sessions=sessions)
+    assert codes(r) == set() and r.status == "valid"
+
+
+@pytest.mark.parametrize(
+    ("expires", "flagged"),
+    [("0", True), ("1", False), ("604800", False), ("604801", True), ("12x", True), ("-5", True)],
+)
+def test_expires_range_is_ca305(expires: str, flagged: bool) -> None:
+    url = presign(at=T0).replace("X-Amz-Expires=3600", f"X-Amz-Expires={expires}")
+    r = inspect(url, now=T0)
+    assert ("CA305" in codes(r)) is flagged
+    assert (r.status == "invalid") is flagged
+
+
+def test_future_dated_beyond_skew_is_ca306() -> None:
+    url = presign(at=T0 + timedelta(minutes=10))
+    assert "CA306" in codes(inspect(url, now=T0))
+    assert "CA306" not in codes(
+        inspect(url, now=T0, budget=Budget(skew_margin=timedelta(minutes=15)))
+    )
+
+
+@pytest.mark.parametrize(
+    "mangle",
+    [
+        lambda u: u.replace("X-Amz-Date=", "X-Amz-Datum="),
+        lambda u: u.replace("X-Amz-Date=20300101T000000Z", "X-Amz-Date=2030-01-01"),
+        lambda u: u + "&X-Amz-Expires=10",
+        lambda u: u.replace("%2Fs3%2F", "%2F"),
+        lambda u: u.replace("X-Amz-Signature=", "X-Amz-Signature=zz"),
+        lambda u: u.split("?")[0],
+        lambda u: u.replace("X-Amz-SignedHeaders=host", "X-Amz-SignedHeaders="),
+    ],
+)
+def test_malformed_is_ca307(mangle: object) -> None:
+    url = mangle(presign(at=T0))  # type: ignore[operator]
+    r = inspect(url, now=T0)
+    assert "CA307" in codes(r) and r.status == "invalid"
+
+
+def test_long_term_key_is_ca309_not_ca302() -> None:
+    r = inspect(presign(at=T0, key=LONG_KEY, token=None), now=T0)
+    assert codes(r) == {"CA309"} and r.key_kind is KeyKind.LONG_TERM
+
+
+def test_signature_mismatch_is_ca308_and_invalid() -> None:
+    url = presign(at=T0, secret="right")
+    ok = inspect(url, now=T0, secret="right", sessions={TEMP_KEY: T0 + timedelta(days=1)})
+    assert ok.signature_valid is True and ok.signed_method == "GET" and ok.status == "valid"
+    bad = inspect(url, now=T0, secret="wrong", sessions={TEMP_KEY: T0 + timedelta(days=1)})
+    assert bad.signature_valid is False and "CA308" in codes(bad) and bad.status == "invalid"
+
+
+def test_put_url_reports_put() -> None:
+    url = presign(at=T0, client_method="put_object", secret="s")
+    assert inspect(url, now=T0, secret="s").signed_method == "PUT"
+
+
+def test_sigv2_url() -> None:
+    url = presign(at=T0, version="s3", expires=600, secret="s")
+    r = inspect(url, now=T0, secret="s", sessions={TEMP_KEY: T0 + timedelta(days=1)})
+    assert r.algorithm == "AWS-HMAC-SHA1-QUERY"
+    assert r.expires_at == T0 + timedelta(minutes=10)
+    assert r.signature_valid is True and r.status == "expiring"  # 10 min < default 15 min
+    assert "x-amz-security-token=…" in (r.url or "") and "Signature=…" in (r.url or "")
+
+
+def test_sigv4a_url_is_parsed_with_region_set() -> None:
+    url = (
+        "https://mrap.accesspoint.s3-global.amazonaws.com/k?X-Amz-Algorithm=AWS4-ECDSA-P256-SHA256"
+        f"&X-Amz-Credential={TEMP_KEY}%2F20300101%2Fs3%2Faws4_request&X-Amz-Date=20300101T000000Z"
+        "&X-Amz-Expires=600&X-Amz-Region-Set=us-east-1%2Cus-west-2&X-Amz-SignedHeaders=host"
+        "&X-Amz-Security-Token=TOK&X-Amz-Signature=3045022100ab"
+    )
+    r = inspect(url, now=T0, secret="x", session_expires=T0 + timedelta(hours=1))
+    assert r.algorithm == "AWS4-ECDSA-P256-SHA256"
+    assert r.region == "us-east-1,us-west-2" and r.service == "s3"
+    assert r.signature_valid is None and "SigV4A" in (r.signature_note or "")
+    assert "CA307" not in codes(r)

@@ -1,0 +1,120 @@
+"""Hypothesis: the parser and the whole pipeline never raise, and never echo a secret."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from credaudit.presign import inspect, inspect_stream
+from credaudit.presign.parse import parse
+
+T0 = datetime(2030, 1, 1, tzinfo=UTC)
+PARAM_NAMES = [
+    "X-Amz-Algorithm",
+    "X-Amz-Credential",
+    "X-Amz-Date",
+    "X-Amz-Expires",
+    "X-Amz-SignedHeaders",
+    "X-Amz-Signature",
+    "X-Amz-Security-Token",
+    "X-Amz-Region-Set",
+    "AWSAccessKeyId",
+    "Expires",
+    "Signature",
+    "x-amz-security-token",
+    "X-Amz-S3session-Token",
+]
+VALUES = st.one_of(
+    st.text(max_size=40),
+    st.sampled_from(
+        [
+            "AWS4-HMAC-SHA256",
+            "AWS4-ECDSA-P256-SHA256",
+            "20300101T000000Z",
+            "ASIAY34FZKBOKMUTVV7A%2F20300101%2Fus-east-1%2Fs3%2Faws4_request",
+            "3600",
+            "604801",
+            "-1",
+            "host",
+            "%",
+            "%zz",
+            "%E1%88",
+            "a" * 64,
+        ]
+    ),
+)
+QUERY = st.lists(st.tuples(st.sampled_from(PARAM_NAMES) | st.text(max_size=8), VALUES), max_size=12)
+
+
+def _url(host: str, path: str, pairs: list[tuple[str, str]]) -> str:
+    return f"https://{host}/{path}?" + "&".join(f"{k}={v}" for k, v in pairs)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(max_size=300))
+def test_parse_never_raises_on_any_text(text: str) -> None:
+    parsed = parse(text)
+    assert parsed.problems or parsed.algorithm is not None
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(max_size=30), st.text(max_size=30), QUERY, st.text(min_size=1, max_size=10))
+def test_pipeline_never_raises(
+    host: str, path: str, pairs: list[tuple[str, str]], secret: str
+) -> None:
+    result = inspect(_url(host, path, pairs), now=T0, secret=secret)
+    assert result.status in {"valid", "expiring", "expired", "invalid"}
+    result.to_dict()
+
+
+CANARY = "CANARYtok3n"
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    QUERY,
+    st.sampled_from(
+        [
+            "X-Amz-Security-Token",
+            "x-amz-security-token",
+            "X-Amz-S3session-Token",
+            "X-Amz-Signature",
+            "Signature",
+        ]
+    ),
+)
+def test_token_values_never_echoed(pairs: list[tuple[str, str]], token_param: str) -> None:
+    pairs = [(k, v) for k, v in pairs if CANARY not in v] + [(token_param, CANARY)]
+    result = inspect(_url("b.s3.amazonaws.com", "k", pairs), now=T0)
+    assert CANARY not in repr(result.to_dict())
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.binary(max_size=200), max_size=20))
+def test_stream_yields_one_record_per_line(lines: list[bytes]) -> None:
+    results = list(inspect_stream(lines, now=T0))
+    assert [r.line for r in results] == list(range(1, len(lines) + 1))
+
+
+# Found by hypothesis while writing the parser; kept as explicit cases.
+def test_found_examples() -> None:
+    for text in [
+        "https://[/?a=b",
+        "https://h:99999/?X-Amz-Expires=1",
+        "://",
+        "?",
+        "https://h/?&&&",
+        "https://h/?X-Amz-Credential=%2F%2F%2F%2F",
+        "https://h/?X-Amz-Expires=\u0661\u0662",
+    ]:
+        parsed = parse(text)
+        assert parsed.problems, text
+    # A '#' before the token turns it into a fragment: it must still not be echoed.
+    tail = inspect("https://b.s3.amazonaws.com/k?0#=&X-Amz-Security-Token=CANARYtok3n", now=T0)
+    assert "CANARY" not in repr(tail.to_dict())
+    # Unicode digits are not an integer X-Amz-Expires.
+    assert ("CA305", "X-Amz-Expires is not an integer") in parse(
+        "https://h/?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Expires=\u0661"
+    ).problems
