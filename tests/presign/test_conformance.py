@@ -227,7 +227,7 @@ def test_sigv4a_vectors_are_recognised_not_verified() -> None:
         raw = (folder / "query-signed-request.txt").read_text(encoding="utf-8")
         head = raw.split("\n\n", 1)[0].split("\n")
         target = head[0].split(" ", 1)[1].rsplit(" HTTP/1.1", 1)[0]
-        host = next(l.split(":", 1)[1].strip() for l in head[1:] if l.lower().startswith("host:"))
+        host = next(h.split(":", 1)[1].strip() for h in head[1:] if h.lower().startswith("host:"))
         parsed = parse(f"https://{host}{target}")
         assert parsed.algorithm == "AWS4-ECDSA-P256-SHA256", folder.name
         assert parsed.region_set and parsed.service == "service"
