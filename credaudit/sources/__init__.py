@@ -27,6 +27,8 @@ SOURCE_MODULES: tuple[str, ...] = (
     "login_cache",
     "web_identity",
     "process",
+    "imds",
+    "container",
 )
 
 Collector = Callable[[Target], list[Observation]]
