@@ -10,6 +10,7 @@ must fail the gate, not silently drop the budget to zero.  Every error becomes o
 
 from __future__ import annotations
 
+import math
 import re
 import tomllib
 from dataclasses import dataclass
@@ -22,6 +23,8 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    StrictBool,
+    StrictInt,
     ValidationError,
     field_validator,
     model_validator,
@@ -29,7 +32,7 @@ from pydantic import (
 
 from credaudit.analysis.budget import Budget
 from credaudit.analysis.rules import RULES
-from credaudit.durations import DurationError, parse_duration
+from credaudit.durations import MAX_DURATION, DurationError, parse_duration
 from credaudit.errors import InputError
 from credaudit.model import SCHEMA_VERSION, BudgetView, Finding, Instant, Severity, Summary
 
@@ -68,8 +71,12 @@ def _to_duration(value: Any) -> timedelta:
     if isinstance(value, bool):
         raise ValueError("expected a duration such as '15m' or a number of seconds")
     if isinstance(value, int | float):
+        if not math.isfinite(value):
+            raise ValueError(f"not a duration: {value}")
         if value < 0:
             raise ValueError(f"must not be negative (got {value})")
+        if value > MAX_DURATION.total_seconds():
+            raise ValueError(f"duration too long: {value} (at most 3650 days)")
         return timedelta(seconds=value)
     if isinstance(value, str):
         if value.strip().startswith("-"):
@@ -97,7 +104,7 @@ class _Strict(BaseModel):
 class Retries(_Strict):
     """Retries that re-send a signed request: ``attempts`` tries, backoff doubling each time."""
 
-    attempts: int = Field(ge=0, le=100)
+    attempts: StrictInt = Field(ge=0, le=100)
     backoff: Duration = timedelta(seconds=1)
 
     @property
@@ -157,8 +164,8 @@ class Workload(_Strict):
     source: SourceName | None = None
     role_arn: str | None = None
     duration: Duration | None = None
-    chained: bool = False
-    mfa: bool = False
+    chained: StrictBool = False
+    mfa: StrictBool = False
     max_session_duration: Duration | None = None
     run_time: Duration = timedelta(0)
     queue_dwell: Duration = timedelta(0)
@@ -215,15 +222,6 @@ class Workload(_Strict):
 class Policy(_Strict):
     defaults: Defaults = Field(default_factory=Defaults)
     workload: list[Workload] = Field(min_length=1)
-
-    @model_validator(mode="after")
-    def _unique_names(self) -> Policy:
-        seen: set[str] = set()
-        for workload in self.workload:
-            if workload.name in seen:
-                raise ValueError(f"workload name {workload.name!r} is used twice")
-            seen.add(workload.name)
-        return self
 
 
 class WorkloadView(BaseModel):
@@ -323,7 +321,18 @@ def parse_policy(text: str, path: Path, *, pyproject: bool = False) -> LoadedPol
         policy = Policy.model_validate(data)
     except ValidationError as exc:
         raise InputError(_validation_error(path, text, prefix, exc)) from None
-    return LoadedPolicy(path=path, policy=policy, text=text, prefix=prefix)
+    loaded = LoadedPolicy(path=path, policy=policy, text=text, prefix=prefix)
+    seen: set[str] = set()
+    for index, workload in enumerate(policy.workload):
+        if workload.name in seen:
+            # Names are the subjects of findings and JUnit cases: two alike would merge them.
+            line = _line_of(text, prefix, ("workload", index, "name"))
+            dotted = ".".join((*prefix, "workload", str(index), "name"))
+            raise InputError(
+                f"{path}:{line}: {dotted}: workload name {workload.name!r} is used twice"
+            )
+        seen.add(workload.name)
+    return loaded
 
 
 def display_path(path: Path, cwd: Path) -> str:
@@ -361,7 +370,9 @@ _MESSAGES = {
 
 def _validation_error(path: Path, text: str, prefix: tuple[str, ...], exc: ValidationError) -> str:
     """The first pydantic error as one line: file, line (when found), dotted key, problem."""
-    error = exc.errors(include_url=False)[0]
+    errors = exc.errors(include_url=False)
+    # An unknown key is usually a misspelt one, and explains a "missing" error elsewhere.
+    error = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
     loc = tuple(error["loc"])
     kind = error["type"]
     if kind == "value_error":
@@ -393,18 +404,26 @@ def _line_of(text: str, prefix: tuple[str, ...], loc: tuple[int | str, ...]) -> 
     head = loc[0]
     if head == "workload" and len(loc) >= 2 and isinstance(loc[1], int):
         start = section_line(text, (*prefix, "workload"), loc[1], array=True)
+        if start is None:  # workload = [...] written inline
+            return _top_key_line(text, prefix, "workload")
         rest = loc[2:]
     elif head == "defaults":
         start = section_line(text, (*prefix, "defaults"), 0, array=False)
         rest = loc[1:]
     else:
         start = section_line(text, (*prefix, str(head)), 0, array=head == "workload")
-        return start
+        return start or _top_key_line(text, prefix, str(head))
     if start is None:
         return None
     if rest and isinstance(rest[0], str):
         return _key_line(text, start + 1, rest[0]) or start
     return start
+
+
+def _top_key_line(text: str, prefix: tuple[str, ...], key: str) -> int | None:
+    """A key of the policy's top table: before any header, or after ``[tool.credaudit]``."""
+    start = section_line(text, prefix, 0, array=False) if prefix else 0
+    return None if start is None else _key_line(text, start + 1, key)
 
 
 _HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(?:#.*)?$")

@@ -119,7 +119,11 @@ def spec_from_profile(name: str, profiles: Mapping[str, Mapping[str, Any]], wher
             account=account_from_key(str(key)),
             long_term=long_term,
         )
-    return Spec("env", origin, problem=f"profile {name} configures no credential source")
+    return Spec(
+        "env",
+        origin,
+        problem="configures no credential source (role_arn, sso_*, credential_process or keys)",
+    )
 
 
 @dataclass

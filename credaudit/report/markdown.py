@@ -27,9 +27,9 @@ def render(report: CiReport) -> str:
         verdict = f"✅ passed: {len(findings)} finding(s), none at or above {threshold.value}"
     else:
         verdict = "✅ passed: no findings"
-    out = [f"### {title(report)}: {verdict}", ""]
+    out = [f"### {title(report)}: {verdict}"]
     if findings:
-        out += ["| Severity | Code | Subject | Finding | Where |", "|---|---|---|---|---|"]
+        out += ["", "| Severity | Code | Subject | Finding | Where |", "|---|---|---|---|---|"]
         for f in findings:
             place = where(f)
             out.append(
