@@ -27,7 +27,9 @@ class FakeHome:
     home: Path
     target: Target
 
-    def write(self, relative: str, content: str | bytes | Mapping[str, Any], mode: int = 0o600) -> Path:
+    def write(
+        self, relative: str, content: str | bytes | Mapping[str, Any], mode: int = 0o600
+    ) -> Path:
         """Write a file below the home (dicts as JSON) with the given permission bits."""
         path = self.home / relative
         path.parent.mkdir(parents=True, exist_ok=True)

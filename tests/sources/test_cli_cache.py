@@ -26,7 +26,9 @@ SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 
 names = st.text(max_size=40)
 arns = st.one_of(
-    st.builds(lambda a, n: f"arn:aws:iam::{a}:role/{n}", st.from_regex(r"\d{12}", fullmatch=True), names),
+    st.builds(
+        lambda a, n: f"arn:aws:iam::{a}:role/{n}", st.from_regex(r"\d{12}", fullmatch=True), names
+    ),
     st.text(max_size=60),
 )
 
@@ -58,8 +60,16 @@ def _assume_role_extra(
     mfa=st.none() | names,
     duration=st.none() | st.integers(min_value=0, max_value=129600),
 )
-@example(arn="arn:aws:iam::123456789012:role/ünïcode/path", session="", external_id="", mfa=None, duration=900)
-@example(arn="arn:aws:iam::123456789012:role/r", session=None, external_id=None, mfa=None, duration=None)
+@example(
+    arn="arn:aws:iam::123456789012:role/ünïcode/path",
+    session="",
+    external_id="",
+    mfa=None,
+    duration=900,
+)
+@example(
+    arn="arn:aws:iam::123456789012:role/r", session=None, external_id=None, mfa=None, duration=None
+)
 def test_assume_role_key_matches_botocore(
     arn: str, session: str | None, external_id: str | None, mfa: str | None, duration: int | None
 ) -> None:
@@ -98,7 +108,9 @@ def test_web_identity_key_matches_botocore(arn: str, session: str | None) -> Non
     session=st.none() | names,
     start_url=st.none() | names,
 )
-@example(account="123456789012", role="Admin", session="", start_url="https://d-1.awsapps.com/start")
+@example(
+    account="123456789012", role="Admin", session="", start_url="https://d-1.awsapps.com/start"
+)
 def test_sso_role_key_matches_botocore(
     account: str, role: str, session: str | None, start_url: str | None
 ) -> None:
@@ -202,7 +214,9 @@ def test_bad_timestamp_is_a_problem_not_a_crash(tmp_path: Path) -> None:
 
 def test_unparseable_file_keeps_mode_and_names_file(tmp_path: Path) -> None:
     fake = make_home(tmp_path)
-    path = fake.write(f"{CACHE}/broken.json", '{"Credentials": {"SessionToken": "' + TOKEN, mode=0o644)
+    path = fake.write(
+        f"{CACHE}/broken.json", '{"Credentials": {"SessionToken": "' + TOKEN, mode=0o644
+    )
     [obs] = cli_cache.collect(fake.target)
     assert obs.file_mode == 0o644
     assert obs.problems[0].code == "CA702"

@@ -16,7 +16,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import dateutil.parser
 import pytest
 
 from credaudit.model import Observation
@@ -31,7 +30,9 @@ def _files(folder: str) -> list[Path]:
     directory = CACHES / folder
     if not directory.is_dir():
         return []
-    return sorted(p for p in directory.iterdir() if p.is_file() and not p.name.endswith(".source.json"))
+    return sorted(
+        p for p in directory.iterdir() if p.is_file() and not p.name.endswith(".source.json")
+    )
 
 
 def _ids(path: Path) -> str:
@@ -46,16 +47,24 @@ def _require_data() -> None:
 def test_data_is_present() -> None:
     """A missing folder must not make this module pass vacuously."""
     _require_data()
-    for folder in ("cli_cache", "sso_token_cache", "sso_get_role_credentials", "web_identity_jwt", "credential_process"):
+    for folder in (
+        "cli_cache",
+        "sso_token_cache",
+        "sso_get_role_credentials",
+        "web_identity_jwt",
+        "credential_process",
+    ):
         assert _files(folder), folder
 
 
 def _dateutil(value: object) -> datetime | None:
-    """botocore's reading of a timestamp (``_parse_if_needed`` / ``dateutil.parser.parse``)."""
+    """botocore's own reading of a cache timestamp (``credentials._parse_if_needed``)."""
+    from botocore.credentials import _parse_if_needed
+
     if not isinstance(value, str):
         return None
     try:
-        parsed = dateutil.parser.parse(value)
+        parsed: datetime = _parse_if_needed(value)
     except (ValueError, OverflowError):
         return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
@@ -72,8 +81,8 @@ def _no_secrets(obs: Observation, doc: Any) -> None:
     dumped = obs.model_dump_json() + repr(obs)
     values: list[str] = []
     if isinstance(doc, dict):
-        creds = doc.get("Credentials") if isinstance(doc.get("Credentials"), dict) else {}
-        for mapping in (doc, creds):
+        creds = doc.get("Credentials")
+        for mapping in (doc, creds if isinstance(creds, dict) else {}):
             values += [mapping[k] for k in SECRET_FIELDS if isinstance(mapping.get(k), str)]
     for value in values:
         if len(value) >= 8:
@@ -104,18 +113,27 @@ def test_cli_cache(tmp_path: Path, path: Path) -> None:
 
 def test_sso_role_cache_key_matches_botocore_fixture() -> None:
     _require_data()
-    [path] = [p for p in _files("cli_cache") if p.name.startswith("botocore__SSOCredentialFetcher__")]
+    [path] = [
+        p for p in _files("cli_cache") if p.name.startswith("botocore__SSOCredentialFetcher__")
+    ]
     sidecar = json.loads(Path(f"{path}.source.json").read_text())
     assert "test-role" in sidecar["expected_result_in_source"]
     key = cli_cache.sso_role_cache_key(
-        "1234567890", "test-role", session_name=None, start_url="https://d-92671207e4.awsapps.com/start"
+        "1234567890",
+        "test-role",
+        session_name=None,
+        start_url="https://d-92671207e4.awsapps.com/start",
     )
     assert path.stem.endswith(key)
 
 
 def test_sso_token_cache_key_table() -> None:
     _require_data()
-    table = json.loads((CACHES / "sso_token_cache" / "smithy-rs__sso_cache_rs__cache_filename_table.json").read_text())
+    table = json.loads(
+        (
+            CACHES / "sso_token_cache" / "smithy-rs__sso_cache_rs__cache_filename_table.json"
+        ).read_text()
+    )
     assert table
     for row in table:
         name = Path(row["expected_path"]).stem

@@ -87,7 +87,9 @@ def test_missing_refresh_material(tmp_path: Path, missing: str) -> None:
 
 
 def test_directory_from_env_with_variable(tmp_path: Path) -> None:
-    fake = make_home(tmp_path, env={"AWS_LOGIN_CACHE_DIRECTORY": "$BASE/login", "BASE": str(tmp_path)})
+    fake = make_home(
+        tmp_path, env={"AWS_LOGIN_CACHE_DIRECTORY": "$BASE/login", "BASE": str(tmp_path)}
+    )
     fake.write("unused.json", _doc())
     (tmp_path / "login").mkdir()
     (tmp_path / "login" / "k.json").write_text(json.dumps(_doc()))
@@ -112,7 +114,8 @@ def test_access_token_not_an_object(tmp_path: Path) -> None:
 
 
 def _cases() -> list[dict[str, Any]]:
-    return json.loads(CASES.read_text()) if CASES.exists() else []  # type: ignore[no-any-return]
+    cases: list[dict[str, Any]] = json.loads(CASES.read_text()) if CASES.exists() else []
+    return cases
 
 
 @pytest.mark.skipif(not CASES.exists(), reason="shared conformance data not present")

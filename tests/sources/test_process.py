@@ -31,7 +31,9 @@ def _home_with_script(tmp_path: Path, body: str, **target: Any) -> FakeHome:
     script = tmp_path / "cred.py"
     script.write_text(body)
     fake = make_home(tmp_path, run_process=True, **target)
-    fake.write(".aws/config", f"[profile p]\ncredential_process = {sys.executable} {script} --flag\n")
+    fake.write(
+        ".aws/config", f"[profile p]\ncredential_process = {sys.executable} {script} --flag\n"
+    )
     return fake
 
 
@@ -99,8 +101,14 @@ def test_env_is_the_targets(tmp_path: Path) -> None:
         (_printing(json.dumps(GOOD), exit_code=1, stderr=f"denied {SECRET}"), "exited 1"),
         (_printing(f"not json {SECRET}"), "output is not JSON"),
         (_printing(json.dumps([GOOD])), "output is not a JSON object"),
-        (_printing(json.dumps({**GOOD, "Version": 2})), "unsupported Version (only 1 is supported)"),
-        (_printing(json.dumps({k: v for k, v in GOOD.items() if k != "Version"})), "missing key Version"),
+        (
+            _printing(json.dumps({**GOOD, "Version": 2})),
+            "unsupported Version (only 1 is supported)",
+        ),
+        (
+            _printing(json.dumps({k: v for k, v in GOOD.items() if k != "Version"})),
+            "missing key Version",
+        ),
         (
             _printing(json.dumps({k: v for k, v in GOOD.items() if k != "SecretAccessKey"})),
             "missing key SecretAccessKey",
@@ -155,13 +163,19 @@ def test_not_run_with_root(tmp_path: Path) -> None:
     (home_in_image / ".aws").mkdir(parents=True)
     (home_in_image / ".aws/config").write_text((fake.home / ".aws/config").read_text())
     [obs] = process.collect(replace(fake.target, root=image))
-    assert obs.details == {"ran": False, "command_head": sys.executable, "reason": "not run: --root set"}
+    assert obs.details == {
+        "ran": False,
+        "command_head": sys.executable,
+        "reason": "not run: --root set",
+    }
     assert not marker.exists()
 
 
 def test_command_not_found(tmp_path: Path) -> None:
     fake = make_home(tmp_path, run_process=True)
-    fake.write(".aws/config", "[profile p]\ncredential_process = /nonexistent/credaudit-helper --x\n")
+    fake.write(
+        ".aws/config", "[profile p]\ncredential_process = /nonexistent/credaudit-helper --x\n"
+    )
     [obs] = process.collect(fake.target)
     assert obs.problems[0].message.endswith("command not found")
 

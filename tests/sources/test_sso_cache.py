@@ -143,7 +143,9 @@ def test_broken_token(tmp_path: Path, body: dict[str, Any], reason: str) -> None
 
 def test_utc_suffix_and_mode(tmp_path: Path) -> None:
     fake = make_home(tmp_path)
-    fake.write(f"{CACHE}/t.json", {"accessToken": ACCESS, "expiresAt": "2030-01-01T14:00:00UTC"}, 0o644)
+    fake.write(
+        f"{CACHE}/t.json", {"accessToken": ACCESS, "expiresAt": "2030-01-01T14:00:00UTC"}, 0o644
+    )
     [obs] = sso_cache.collect(fake.target)
     assert obs.expires_at == datetime(2030, 1, 1, 14, tzinfo=UTC)
     assert obs.file_mode == 0o644
@@ -155,7 +157,9 @@ def _refresh_cases() -> list[dict[str, Any]]:
 
 
 @pytest.mark.skipif(not REFRESH_CASES.exists(), reason="shared conformance data not present")
-@pytest.mark.parametrize("case", _refresh_cases() if REFRESH_CASES.exists() else [], ids=lambda c: c["documentation"])
+@pytest.mark.parametrize(
+    "case", _refresh_cases() if REFRESH_CASES.exists() else [], ids=lambda c: c["documentation"]
+)
 def test_botocore_refresh_table(tmp_path: Path, case: dict[str, Any]) -> None:
     """botocore's own SSO refresh cases: what we say about the token matches what it did."""
     now = parse_instant(case["currentTime"])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,9 @@ def _token(**claims: Any) -> str:
         "exp": int(EXP.timestamp()),
     }
     payload.update(claims)
-    return jwt.encode({k: v for k, v in payload.items() if v is not None}, "k" * 32, algorithm="HS256")
+    return jwt.encode(
+        {k: v for k, v in payload.items() if v is not None}, "k" * 32, algorithm="HS256"
+    )
 
 
 def _write_token(path: Path, token: str, mtime: datetime = IAT) -> None:
