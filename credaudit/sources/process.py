@@ -141,7 +141,7 @@ def collect(target: Target) -> list[Observation]:
         command = config.profiles[name].get(PROFILE_KEY)
         if isinstance(command, str) and command.strip():
             ini, line = config.profile_line(name)
-            location = Location(path=ini.in_target, line=line)
+            location = Location(path=str(ini.path), line=line)
             account = config.profiles[name].get("aws_account_id")
             fallback = account if isinstance(account, str) else None
             observations.append(observe(target, name, command, location, fallback))
