@@ -20,7 +20,6 @@ from hypothesis import strategies as st
 from credaudit.analysis.budget import Budget
 from credaudit.analysis.context import ScanContext
 from credaudit.analysis.endpoint_rules import evaluate
-from credaudit.clock import Clock
 from credaudit.model import Finding, Observation
 from credaudit.sources import imds
 from credaudit.sources.http_probe import probe_statuses
@@ -57,7 +56,9 @@ def collect(tmp_path: Path, url: str, **env: str) -> tuple[list[Observation], fl
 
 def findings_for(tmp_path: Path, observations: list[Observation]) -> list[Finding]:
     target = make_home(tmp_path, now=now()).target
-    return evaluate(ScanContext(target=target, budget=Budget(), observations=observations, chain=[]))
+    return evaluate(
+        ScanContext(target=target, budget=Budget(), observations=observations, chain=[])
+    )
 
 
 def codes(findings: list[Finding]) -> list[str]:
@@ -90,7 +91,9 @@ def test_v2_success_reads_role_expiry_and_fingerprint(tmp_path: Path) -> None:
     assert obs.issued_at.strftime("%Y-%m-%dT%H:%M:%SZ") == doc["LastUpdated"]
     assert obs.session_token_fingerprint and obs.session_token_fingerprint.startswith("sha256:")
     # The token travelled in the header of every GET, as botocore sends it.
-    gets = [r for r in server.requests if r.method == "GET" and "x-aws-ec2-metadata-token" in r.headers]
+    gets = [
+        r for r in server.requests if r.method == "GET" and "x-aws-ec2-metadata-token" in r.headers
+    ]
     assert gets and all(r.headers["x-aws-ec2-metadata-token"] == IMDS_TOKEN for r in gets)
     put = next(r for r in server.requests if r.method == "PUT")
     assert put.headers["x-aws-ec2-metadata-token-ttl-seconds"] == "21600"
@@ -302,7 +305,9 @@ def test_invalid_endpoint_mode_is_a_config_problem(tmp_path: Path) -> None:
     assert [p.code for p in obs.problems] == ["CA702"]
 
 
-def _botocore_fetcher(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, env: dict[str, str], config: str) -> Any:
+def _botocore_fetcher(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, env: dict[str, str], config: str
+) -> Any:
     import botocore.credentials
     import botocore.session
 
@@ -326,8 +331,14 @@ SETTINGS_CASES = [
     ({"AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE": "IPv6"}, ""),
     ({"AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE": "ipv4", "AWS_IMDS_USE_IPV6": "true"}, ""),
     ({}, "ec2_metadata_service_endpoint_mode = ipv6\n"),
-    ({"AWS_EC2_METADATA_SERVICE_ENDPOINT": "http://127.0.0.1:9/"}, "ec2_metadata_service_endpoint = http://127.0.0.2:9/\n"),
-    ({}, "ec2_metadata_service_endpoint = http://127.0.0.2:9/\nec2_metadata_service_endpoint_mode = ipv6\n"),
+    (
+        {"AWS_EC2_METADATA_SERVICE_ENDPOINT": "http://127.0.0.1:9/"},
+        "ec2_metadata_service_endpoint = http://127.0.0.2:9/\n",
+    ),
+    (
+        {},
+        "ec2_metadata_service_endpoint = http://127.0.0.2:9/\nec2_metadata_service_endpoint_mode = ipv6\n",
+    ),
     ({"AWS_EC2_METADATA_V1_DISABLED": "true"}, ""),
     ({"AWS_EC2_METADATA_V1_DISABLED": "false"}, "ec2_metadata_v1_disabled = true\n"),
     ({}, "ec2_metadata_v1_disabled = TRUE\n"),
@@ -359,11 +370,31 @@ def test_secrets_never_logged(tmp_path: Path, caplog: pytest.LogCaptureFixture) 
         assert secret not in caplog.text
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(body=st.one_of(st.binary(max_size=300), st.text(max_size=300).map(str.encode), st.dictionaries(
-    st.sampled_from(["AccessKeyId", "SecretAccessKey", "Token", "Expiration", "LastUpdated", "Code", "Type"]),
-    st.one_of(st.text(max_size=30), st.integers(), st.none(), st.lists(st.integers(), max_size=2)),
-).map(lambda d: __import__("json").dumps(d).encode())))
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    body=st.one_of(
+        st.binary(max_size=300),
+        st.text(max_size=300).map(str.encode),
+        st.dictionaries(
+            st.sampled_from(
+                [
+                    "AccessKeyId",
+                    "SecretAccessKey",
+                    "Token",
+                    "Expiration",
+                    "LastUpdated",
+                    "Code",
+                    "Type",
+                ]
+            ),
+            st.one_of(
+                st.text(max_size=30), st.integers(), st.none(), st.lists(st.integers(), max_size=2)
+            ),
+        ).map(lambda d: __import__("json").dumps(d).encode()),
+    )
+)
 def test_fuzzed_documents_never_raise(tmp_path: Path, body: bytes) -> None:
     with fake_imds(documents=[body]) as (server, _):
         (obs,), _ = collect(tmp_path, server.url)

@@ -14,7 +14,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import formatdate
@@ -93,10 +93,8 @@ class StubServer:
         except OSError:
             pass
         finally:
-            try:
+            with suppress(OSError):
                 conn.close()
-            except OSError:
-                pass
 
     def wait_stopped(self, seconds: float) -> bool:
         return self._stop.wait(seconds)
@@ -171,9 +169,9 @@ def date_shifted(shift: float) -> Handler:
 
 # --- a scriptable instance metadata service -------------------------------------------------
 
-IMDS_TOKEN = "AQAEAFAKEIMDSTOKENVALUE-never-printed=="  # noqa: S105
-SECRET_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYFAKESECRET"  # noqa: S105
-SESSION_TOKEN = "IQoJb3JpZ2luX2VjEFAKESESSIONTOKEN-never-printed"  # noqa: S105
+IMDS_TOKEN = "AQAEAFAKEIMDSTOKENVALUE-never-printed=="
+SECRET_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYFAKESECRET"
+SESSION_TOKEN = "IQoJb3JpZ2luX2VjEFAKESESSIONTOKEN-never-printed"
 
 
 def credentials_document(
@@ -264,7 +262,7 @@ def fake_imds(**knobs: Any) -> Iterator[tuple[StubServer, FakeImds]]:
 def serving_made(make: Callable[[Callable[[float], bool]], Handler]) -> Iterator[StubServer]:
     """Serve a handler that needs the server's stop signal (silent, trickle)."""
     slot: dict[str, Handler] = {}
-    server = StubServer(lambda req, conn: slot["handler"](req, conn))
+    server = StubServer(lambda req, conn: slot["handler"](req, conn))  # noqa: PLW0108 (late)
     slot["handler"] = make(server.wait_stopped)
     try:
         yield server
