@@ -232,3 +232,58 @@ def test_markdown_summary() -> None:
     assert "| 🔴 high | `CA301` | lambda-13h |" in rows[1]
     clean = check("clean.toml", "--format", "markdown").stdout
     assert clean == "### credaudit check: ✅ passed: no findings\n"
+
+
+# ---- integrations: the composite action's script and the pre-commit hook ----------------
+
+
+def _yaml(path: Path) -> object:
+    yaml = pytest.importorskip("yaml")  # PyYAML comes with moto[server] (test extra)
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def test_pre_commit_hook_runs_check() -> None:
+    hooks = _yaml(REPO / ".pre-commit-hooks.yaml")
+    assert isinstance(hooks, list)
+    hook = next(h for h in hooks if h["id"] == "credaudit-check")
+    assert hook["entry"] == "credaudit check" and hook["pass_filenames"] is False
+    import re
+
+    assert re.search(hook["files"], "deploy/credaudit.toml")
+    assert re.search(hook["files"], "pyproject.toml")
+
+
+def test_action_check_step_writes_sarif_summary_and_exit_code(tmp_path: Path) -> None:
+    action = _yaml(REPO / "action.yml")
+    assert isinstance(action, dict)
+    step = next(s for s in action["runs"]["steps"] if s.get("id") == "check")
+    output, summary = tmp_path / "output", tmp_path / "summary"
+    env = bare_env(
+        POLICY="roles.toml",
+        AWS_CONFIG_INPUT="aws-config",
+        FAIL_ON="",
+        SOFT_FAIL="false",
+        ONLINE="false",
+        SARIF_FILE=str(tmp_path / "out.sarif"),
+        GITHUB_OUTPUT=str(output),
+        GITHUB_STEP_SUMMARY=str(summary),
+        PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+    )
+    result = subprocess.run(
+        ["bash", "-e", "-c", step["run"]],
+        cwd=GOOD,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert output.read_text() == "exit-code=1\n"
+    assert summary.read_text().startswith("### credaudit check: ❌ failed: 5 finding(s)")
+    assert result.stdout.count("::error file=roles.toml,") == 5
+    sarif_validator().validate(json.loads((tmp_path / "out.sarif").read_text()))
+    # Every input the action declares reaches a step.
+    text = (REPO / "action.yml").read_text()
+    for name in action["inputs"]:
+        assert text.count(f"inputs.{name}") >= 1, name
