@@ -410,3 +410,56 @@ def test_found_example_expiration_not_a_timestamp(tmp_path: Path) -> None:
     with fake_imds(documents=[doc]) as (server, _):
         (obs,), _ = collect(tmp_path, server.url)
     assert obs.details["failure"] == "bad-document"
+
+
+def test_scan_with_blackholed_imds_reports_ca501_and_the_probe(tmp_path: Path) -> None:
+    from credaudit.scan import run_scan
+
+    with serving_made(silent) as server:
+        home = make_home(tmp_path, {"AWS_EC2_METADATA_SERVICE_ENDPOINT": server.url}, now=now())
+        start = time.monotonic()
+        report = run_scan(home.target, Budget())
+        assert time.monotonic() - start < LIVENESS
+    assert "CA501" in [f.code for f in report.findings]
+    assert [(p.name, p.status) for p in report.probes] == [("imds", "failed")]
+    (entry,) = report.chain
+    assert entry.resolved is None
+
+
+def test_scan_with_other_credentials_does_not_blame_imds(tmp_path: Path) -> None:
+    from credaudit.scan import run_scan
+
+    with serving_made(silent) as server:
+        home = make_home(tmp_path, {"AWS_EC2_METADATA_SERVICE_ENDPOINT": server.url}, now=now())
+        home.write(
+            ".aws/credentials",
+            "[default]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = x\n",
+        )
+        report = run_scan(home.target, Budget())
+    assert "CA501" not in [f.code for f in report.findings]
+    assert [(p.name, p.status) for p in report.probes] == [("imds", "failed")]
+
+
+def test_imds_and_container_share_one_deadline(tmp_path: Path) -> None:
+    """Both endpoints hang: together they still end near one probe timeout, not two."""
+    from credaudit.sources import collect_all
+
+    with serving_made(silent) as a, serving_made(silent) as b:
+        home = make_home(
+            tmp_path,
+            {
+                "AWS_EC2_METADATA_SERVICE_ENDPOINT": a.url,
+                "AWS_CONTAINER_CREDENTIALS_FULL_URI": b.url,
+            },
+            now=now(),
+            probe_timeout=timedelta(seconds=1.5),
+        )
+        start = time.monotonic()
+        found = collect_all(home.target, ["imds", "container"])
+        elapsed = time.monotonic() - start
+    assert {o.source: o.details["probe"] for o in found} == {
+        "iam-role": "failed",
+        "container-role": "failed",
+    }
+    # Sequential probes would need at least 3 s; one shared deadline ends well before.
+    assert elapsed < 2.9
