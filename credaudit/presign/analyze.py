@@ -20,7 +20,7 @@ from credaudit.analysis.rules import make_finding
 from credaudit.durations import format_duration
 from credaudit.keys import account_from_key, key_kind, mask_key
 from credaudit.model import Finding, KeyKind
-from credaudit.presign.parse import ParsedUrl, elide
+from credaudit.presign.parse import ParsedUrl
 from credaudit.presign.verify import Verdict
 
 MAX_ECHO = 2048
@@ -41,6 +41,12 @@ def _finding_dict(finding: Finding) -> dict[str, Any]:
         "message": finding.message,
         "remediation": finding.remediation,
     }
+
+
+@lru_cache(maxsize=4096)
+def _key_facts(akid: str | None) -> tuple[str | None, KeyKind, str | None]:
+    """Masked form, kind and account of a key id: bulk URLs share a handful of keys."""
+    return mask_key(akid), key_kind(akid), account_from_key(akid)
 
 
 @lru_cache(maxsize=8192)
@@ -117,14 +123,13 @@ def analyze(
 ) -> UrlResult:
     """Apply CA301–CA309 to one parsed URL at ``now`` against ``budget``."""
     akid = parsed.access_key_id
-    masked = mask_key(akid)
-    kind = key_kind(akid)
+    masked, kind, account = _key_facts(akid)
     result = UrlResult(
         line=line,
         algorithm=parsed.algorithm,
         access_key_id=masked,
         key_kind=kind,
-        account_id=account_from_key(akid),
+        account_id=account,
         region=parsed.region,
         service=parsed.service,
         host=parsed.host or None,
@@ -132,8 +137,8 @@ def analyze(
         signed_at=parsed.signed_at,
         expires_at=parsed.expires_at,
     )
-    if parsed.host and parsed.query:
-        echo = elide(parsed.url.strip())
+    echo = parsed.elided
+    if echo is not None:
         result.url = echo if len(echo) <= MAX_ECHO else echo[:MAX_ECHO] + "…"
     subject = masked or parsed.host or (f"line {line}" if line is not None else "url")
     findings = result.findings

@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote
 
 from credaudit.keys import mask_key
 
@@ -49,6 +49,7 @@ _V4_REQUIRED = (
 )
 _V2_REQUIRED = ("AWSAccessKeyId", "Expires", "Signature")
 _WATCHED = frozenset((*_V4_REQUIRED, *_V2_REQUIRED, "X-Amz-Region-Set", *TOKEN_PARAMS))
+_HEX64 = re.compile(r"[0-9a-f]{64}")
 _AMZ_DATE = re.compile(r"\d{8}T\d{6}Z")
 _VIRTUAL_HOST = re.compile(r"^(?P<bucket>.+?)\.(?:s3|s3-[a-z0-9-]+|s3-accesspoint|s3express)[.-]")
 _S3_HOST = re.compile(r"(?:^|\.)s3(?:[.-][a-z0-9.-]*)?\.amazonaws\.com(?:\.cn)?(?::\d+)?$")
@@ -63,8 +64,6 @@ class ParsedUrl:
     host: str = ""
     path: str = ""
     query: str = field(default="", repr=False)
-    # Every query pair as written (raw, undecoded): for the verifier only.
-    pairs: list[tuple[str, str]] = field(default_factory=list, repr=False)
     params: dict[str, str] = field(default_factory=dict, repr=False)
     algorithm: str | None = None
     access_key_id: str | None = field(default=None, repr=False)
@@ -83,19 +82,21 @@ class ParsedUrl:
     addressing_style: str | None = None
     bucket: str | None = None
     problems: list[tuple[str, str]] = field(default_factory=list)
+    # The URL as it may be echoed: signature and token values elided, key ids masked.
+    elided: str | None = None
+    # S3 semantics (verbatim path, unsigned payload): by scope service, SigV2, or host.
+    is_s3: bool = False
+
+    @property
+    def pairs(self) -> list[tuple[str, str]]:
+        """Every query pair as written (raw, undecoded): for the verifier only."""
+        if not self.query:
+            return []
+        return [(k, v) for k, _, v in (item.partition("=") for item in self.query.split("&"))]
 
     @property
     def has_token(self) -> bool:
         return self.token_param is not None
-
-    @property
-    def is_s3(self) -> bool:
-        """S3 semantics (verbatim path, unsigned payload): by scope service, or by host."""
-        return (
-            self.service in S3_SERVICES
-            or self.algorithm == SIGV2
-            or _S3_HOST.search(self.host) is not None
-        )
 
 
 @lru_cache(maxsize=4096)
@@ -136,6 +137,56 @@ def _is_int(text: str) -> bool:
     return text.isascii() and text.isdigit() and len(text) <= 15
 
 
+_HOST = re.compile(r"[^\s/?#@\[\]]+|\[[0-9A-Fa-f:.]+\]")
+_SENSITIVE_START = frozenset("xXsSaA%")
+_MASKED_PARAMS = frozenset({"awsaccesskeyid", "x-amz-credential"})
+_WATCH, _ELIDE, _MASK = 1, 2, 4
+_ACTIONS_ANY_CASE = {
+    **{name: _ELIDE for name in ELIDED_PARAMS},
+    **{name: _MASK for name in _MASKED_PARAMS},
+}
+# Exact spellings as SDKs write them: one dict lookup per query pair on the hot path.
+_ACTIONS = {name: _WATCH | _ACTIONS_ANY_CASE.get(name.lower(), 0) for name in _WATCHED}
+
+
+def _split(result: ParsedUrl, text: str) -> tuple[str, str, bool] | None:
+    """Scheme, host, path and query by hand: ``urlsplit`` costs more than the rest of parse.
+
+    Returns (origin as echoed, query, had fragment) or None after recording a problem.
+    """
+    scheme, sep, rest = text.partition("://")
+    if not sep:
+        scheme, rest = "https", text  # RDS / DSQL auth tokens are URLs without a scheme
+    rest, hash_sep, _fragment = rest.partition("#")
+    before, _, query = rest.partition("?")
+    slash = before.find("/")
+    netloc, path = (before, "/") if slash < 0 else (before[:slash], before[slash:])
+    if "@" in netloc:
+        netloc = netloc.rpartition("@")[2]  # userinfo is never echoed
+    if netloc.startswith("["):
+        close = netloc.find("]")
+        host, port = netloc[: close + 1], netloc[close + 1 :]
+        port = port[1:] if port.startswith(":") else port if close >= 0 else "x"
+    else:
+        host, _, port = netloc.partition(":")
+    if not host or _HOST.fullmatch(host) is None:
+        result.problems.append(("CA307", "URL has no valid host"))
+        return None
+    host = host.lower()
+    scheme = scheme.lower()
+    if port:
+        if not (port.isascii() and port.isdigit() and int(port) <= 65535):
+            result.problems.append(("CA307", "URL has an invalid port"))
+            return None
+        if not ((port == "443" and scheme == "https") or (port == "80" and scheme == "http")):
+            host = f"{host}:{port}"
+    result.scheme = scheme
+    result.host = host
+    result.path = path
+    result.query = query
+    return f"{scheme}://{netloc}{path}", query, bool(hash_sep)
+
+
 def parse(url: str) -> ParsedUrl:
     """Parse one URL; never raises.  Problems are (code, message) pairs on the result."""
     result = ParsedUrl(url=url)
@@ -143,42 +194,48 @@ def parse(url: str) -> ParsedUrl:
     if not text:
         result.problems.append(("CA307", "empty URL"))
         return result
-    if "://" not in text[:16]:
-        text = "https://" + text  # RDS / DSQL auth tokens are presigned URLs without a scheme
-    try:
-        split = urlsplit(text)
-        host = (split.hostname or "").lower()
-        port = split.port
-    except ValueError as exc:
-        result.problems.append(("CA307", f"not a URL: {exc}"))
+    split = _split(result, text)
+    if split is None:
         return result
-    result.scheme = split.scheme
-    if port is not None and not (
-        (port == 443 and split.scheme == "https") or (port == 80 and split.scheme == "http")
-    ):
-        host = f"{host}:{port}"
-    result.host = host
-    result.path = split.path or "/"
-    result.query = split.query
-    if not host:
-        result.problems.append(("CA307", "URL has no host"))
-        return result
-    if not split.query:
+    origin, query, fragment = split
+    if not query:
         result.problems.append(("CA307", "URL has no query string: not a presigned URL"))
         return result
 
-    pairs = result.pairs
     params = result.params
     duplicated: list[str] = []
-    for item in split.query.split("&"):
+    # Echo spans: (start, end, replacement) in query coordinates; few per URL.
+    spans: list[tuple[int, int, str]] = []
+    pos = 0
+    for item in query.split("&"):
         key, _, value = item.partition("=")
-        pairs.append((key, value))
-        if "%" in key:
-            key = unquote(key)
-        if key in _WATCHED:
-            if key in params:
-                duplicated.append(key)
-            params[key] = value
+        action = _ACTIONS.get(key, 0)
+        if not action and key[:1] in _SENSITIVE_START:
+            # Odd spellings: percent-encoded or differently-cased sensitive names.
+            key = unquote(key) if "%" in key else key
+            action = _ACTIONS_ANY_CASE.get(key.lower(), 0) | (_WATCH if key in _WATCHED else 0)
+        if action:
+            if action & _ELIDE:
+                spans.append((pos + len(item) - len(value), pos + len(item), "…"))
+            elif action & _MASK:
+                spans.append(
+                    (pos + len(item) - len(value), pos + len(item), _mask_credential(value))
+                )
+            if action & _WATCH:
+                if key in params:
+                    duplicated.append(key)
+                params[key] = value
+        pos += len(item) + 1
+    pieces = [origin, "?"]
+    last = 0
+    for start, end, replacement in spans:
+        if start <= end:
+            pieces += (query[last:start], replacement)
+            last = end
+    pieces.append(query[last:])
+    if fragment:
+        pieces.append("#…")
+    result.elided = "".join(pieces)
     for key in duplicated:
         result.problems.append(("CA307", f"query parameter {key} appears more than once"))
 
@@ -197,7 +254,29 @@ def parse(url: str) -> ParsedUrl:
     return result
 
 
-def _parse_v4(result: ParsedUrl, params: dict[str, str]) -> None:
+@lru_cache(maxsize=4096)
+def _mask_credential(value: str) -> str:
+    akid, slash, scope = _decode(value).partition("/")
+    return f"{mask_key(akid)}{slash}{scope}"
+
+
+@lru_cache(maxsize=4096)
+def _credential(
+    raw: str, sigv4a: bool
+) -> tuple[str | None, str | None, str | None, str | None, bool]:
+    """(key, date, region, service, well-formed) from X-Amz-Credential; cached per scope."""
+    parts = _decode(raw).split("/")
+    want = 4 if sigv4a else 5
+    ok = len(parts) == want and parts[-1] == "aws4_request" and bool(parts[0])
+    akid = parts[0] or None
+    if len(parts) != want:
+        return akid, None, None, None, ok
+    if sigv4a:
+        return akid, parts[1], None, parts[2], ok
+    return akid, parts[1], parts[2], parts[3], ok
+
+
+def _v4_into(result: ParsedUrl, params: dict[str, str]) -> None:
     missing = [p for p in _V4_REQUIRED if p not in params]
     algorithm = _decode(params.get("X-Amz-Algorithm", ""))
     if algorithm and algorithm not in (SIGV4, SIGV4A):
@@ -213,24 +292,21 @@ def _parse_v4(result: ParsedUrl, params: dict[str, str]) -> None:
 
     credential = params.get("X-Amz-Credential")
     if credential is not None:
-        parts = _decode(credential).split("/")
-        want = 4 if algorithm == SIGV4A else 5
-        if len(parts) != want or parts[-1] != "aws4_request" or not parts[0]:
+        sigv4a = algorithm == SIGV4A
+        akid, date, region, service, ok = _credential(credential, sigv4a)
+        if not ok:
             result.problems.append(
                 (
                     "CA307",
-                    f"X-Amz-Credential is not <key>/<date>/{'' if want == 4 else '<region>/'}"
-                    "<service>/aws4_request",
+                    "X-Amz-Credential is not <key>/<date>/"
+                    + ("" if sigv4a else "<region>/")
+                    + "<service>/aws4_request",
                 )
             )
-        if parts and parts[0]:
-            result.access_key_id = parts[0]
-        if len(parts) == want:
-            result.credential_date = parts[1]
-            if algorithm == SIGV4A:
-                result.service = parts[2]
-            else:
-                result.region, result.service = parts[2], parts[3]
+        result.access_key_id = akid
+        result.credential_date = date
+        result.region = region
+        result.service = service
     if algorithm == SIGV4A and "X-Amz-Region-Set" in params:
         result.region_set = _decode(params["X-Amz-Region-Set"])
         result.region = result.region_set
@@ -269,11 +345,49 @@ def _parse_v4(result: ParsedUrl, params: dict[str, str]) -> None:
         if "host" not in names or any(not n for n in names):
             result.problems.append(("CA307", "X-Amz-SignedHeaders does not include host"))
         result.signed_headers = names
+
+
+_V4_FIELDS = (
+    "algorithm",
+    "access_key_id",
+    "credential_date",
+    "region",
+    "service",
+    "region_set",
+    "signed_at",
+    "amz_date",
+    "expires_seconds",
+    "expires_at",
+    "expires_raw",
+    "signed_headers",
+)
+# The cache key: every SigV4 parameter but the signature, whose presence alone matters here.
+_V4_KEYS = (*(k for k in _V4_REQUIRED if k != "X-Amz-Signature"), "X-Amz-Region-Set")
+_V4_KEYS_SIG = (*_V4_KEYS, "X-Amz-Signature")
+
+
+@lru_cache(maxsize=4096)
+def _v4_fields(
+    values: tuple[str | None, ...],
+) -> tuple[tuple[object, ...], tuple[tuple[str, str], ...]]:
+    """Everything SigV4 query parameters say except the signature, cached: URLs issued in
+    bulk share algorithm, credential scope, date, expiry and signed headers."""
+    scratch = ParsedUrl(url="")
+    _v4_into(scratch, {k: v for k, v in zip(_V4_KEYS_SIG, values, strict=True) if v is not None})
+    return tuple(getattr(scratch, f) for f in _V4_FIELDS), tuple(scratch.problems)
+
+
+def _parse_v4(result: ParsedUrl, params: dict[str, str]) -> None:
+    get = params.get
+    present = "" if "X-Amz-Signature" in params else None
+    fields, problems = _v4_fields((*(get(k) for k in _V4_KEYS), present))
+    for name, value in zip(_V4_FIELDS, fields, strict=True):
+        setattr(result, name, value)
+    result.problems.extend(problems)
+    algorithm = result.algorithm
     signature = params.get("X-Amz-Signature")
     if signature is not None:
-        if algorithm == SIGV4 and (
-            len(signature) != 64 or not all(c in "0123456789abcdef" for c in signature)
-        ):
+        if algorithm == SIGV4 and _HEX64.fullmatch(signature) is None:
             result.problems.append(("CA307", "X-Amz-Signature is not 64 lowercase hex digits"))
         result.signature = signature
 
@@ -303,39 +417,26 @@ def _parse_v2(result: ParsedUrl, params: dict[str, str]) -> None:
         result.signature = _decode(signature)
 
 
+@lru_cache(maxsize=4096)
+def _host_style(host: str, service: str | None, algorithm: str | None) -> tuple[bool, str | None]:
+    """(S3 semantics?, virtual-host bucket or None): cached per host and scope."""
+    is_s3 = service in S3_SERVICES or algorithm == SIGV2 or _S3_HOST.search(host) is not None
+    if not is_s3:
+        return False, None
+    match = _VIRTUAL_HOST.match(host.split(":", 1)[0])
+    return True, (match.group("bucket") if match is not None else None)
+
+
 def _addressing(result: ParsedUrl) -> None:
     """Virtual-host or path style, for S3 URLs (the signature depends on it)."""
-    if not result.is_s3:
+    is_s3, bucket = _host_style(result.host, result.service, result.algorithm)
+    result.is_s3 = is_s3
+    if not is_s3:
         return
-    host = result.host.split(":", 1)[0]
-    match = _VIRTUAL_HOST.match(host)
-    if match is not None:
+    if bucket is not None:
         result.addressing_style = "virtual-host"
-        result.bucket = match.group("bucket")
+        result.bucket = bucket
         return
     result.addressing_style = "path"
     segment = result.path.lstrip("/").split("/", 1)[0]
     result.bucket = _decode(segment) or None
-
-
-def elide(url: str, pairs: list[tuple[str, str]] | None = None) -> str:
-    """The URL with signature and token values replaced by ``…``, safe to print."""
-    base, sep, query = url.partition("?")
-    if not sep:
-        return url
-    query, hash_sep, _fragment = query.partition("#")
-    out = []
-    for item in query.split("&"):
-        key, _eq, _value = item.partition("=")
-        name = unquote(key).lower() if "%" in key else key.lower()
-        if name in ELIDED_PARAMS:
-            out.append(f"{key}=…")
-        elif name == "awsaccesskeyid":
-            out.append(f"{key}={mask_key(_decode(_value))}")
-        elif name == "x-amz-credential":
-            akid, slash, scope = _decode(_value).partition("/")
-            out.append(f"{key}={mask_key(akid)}{slash}{scope}")
-        else:
-            out.append(item)
-    # A fragment is never sent, and anything may hide in it: it is never echoed.
-    return base + "?" + "&".join(out) + ("#…" if hash_sep else "")

@@ -34,10 +34,13 @@ from credaudit.presign.parse import SIGV2, SIGV4, SIGV4A, TOKEN_PARAMS, ParsedUr
 METHODS = ("GET", "PUT", "HEAD", "DELETE", "POST")
 UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
-_CANONICAL = re.compile(r"(?:[A-Za-z0-9\-_.~]|%[0-9A-F]{2})*")
+_SAFE = re.compile(r"[A-Za-z0-9\-_.~%]*")
+_BAD_ESCAPE = re.compile(r"%(?![0-9A-F]{2})")
+_SAFE_PATH = re.compile(r"[A-Za-z0-9\-_.~%/]*")
 _SPACES = re.compile(r"\s+")
 _KEY_CACHE_LIMIT = 4096
 _key_cache: dict[tuple[str, str, str, str], bytes] = {}
+_encode_cache: dict[str, str] = {}
 
 # botocore auth.py HmacV1Auth.QSAOfInterest: sub-resources that SigV2 signs.
 _V2_SUBRESOURCES = frozenset(
@@ -91,11 +94,25 @@ class Verdict:
     token_signed: bool | None = None
 
 
+def _is_canonical(part: str) -> bool:
+    """Already AWS-encoded: only unreserved characters and upper-case %XX escapes."""
+    return _SAFE.fullmatch(part) is not None and (
+        "%" not in part or _BAD_ESCAPE.search(part) is None
+    )
+
+
 def _encode(part: str) -> str:
-    """AWS URI-encoding of a query key or value as written in the URL (decode, re-encode)."""
-    if _CANONICAL.fullmatch(part):
-        return part
-    return quote(unquote(part), safe="-_.~")
+    """AWS URI-encoding of a query key or value as written in the URL (decode, re-encode).
+
+    Cached: a batch of URLs repeats its keys, credential scope, dates and session token.
+    """
+    encoded = _encode_cache.get(part)
+    if encoded is None:
+        encoded = part if _is_canonical(part) else quote(unquote(part), safe="-_.~")
+        if len(_encode_cache) >= _KEY_CACHE_LIMIT:
+            _encode_cache.clear()
+        _encode_cache[part] = encoded
+    return encoded
 
 
 def canonical_query(pairs: Sequence[tuple[str, str]], *, skip_token: bool = False) -> str:
@@ -129,7 +146,7 @@ def canonical_path(path: str, *, normalize: bool) -> str:
     """S3 (``normalize=False``): verbatim; others: normalised and encoded once more."""
     if normalize:
         return quote(_remove_dot_segments(path), safe="/~")
-    if _CANONICAL.fullmatch(path.replace("/", "")):
+    if _SAFE_PATH.fullmatch(path) and ("%" not in path or _BAD_ESCAPE.search(path) is None):
         return path
     return quote(path, safe="/~%")
 
@@ -222,7 +239,7 @@ def _verify_v4(
     if payload_hash is not None:
         payloads = (payload_hash,)
     else:
-        stated = _find(parsed, "X-Amz-Content-Sha256")
+        stated = _find(parsed, "X-Amz-Content-Sha256") if "Sha256=" in parsed.query else None
         if stated:
             payloads = (unquote(stated),)
         elif "x-amz-content-sha256" in lowered:
@@ -244,8 +261,9 @@ def _verify_v4(
     if parsed.has_token and not parsed.is_s3:
         variants.append(True)
     expected = parsed.signature
+    pairs = parsed.pairs
     for skip_token in variants:
-        query = canonical_query(parsed.pairs, skip_token=skip_token)
+        query = canonical_query(pairs, skip_token=skip_token)
         for payload, candidate in itertools.product(payloads, methods):
             creq = f"{candidate}\n{path}\n{query}\n{header_block}\n{signed_names}\n{payload}"
             to_sign = (
