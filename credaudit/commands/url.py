@@ -164,13 +164,14 @@ def url(
     try:
         if fmt == "jsonl":
             failed = False
-            out = sys.stdout
-            dumps = json.dumps
+            write = sys.stdout.write
+            encode = json.JSONEncoder(ensure_ascii=False).encode
+            failing = {s for s in Severity if s.at_least(threshold)}
             for result in results:
-                out.write(dumps(result.to_dict(), ensure_ascii=False) + "\n")
-                if not failed and any(f.severity.at_least(threshold) for f in result.findings):
-                    failed = True
-            out.flush()
+                write(encode(result.to_dict()) + "\n")
+                if not failed:
+                    failed = any(f.severity in failing for f in result.findings)
+            sys.stdout.flush()
             return 0 if soft_fail or not failed else 1
         collected = list(results)
     finally:
