@@ -341,3 +341,101 @@ def test_installed_wheel_explains_without_a_checkout(wheel: Path, tmp_path: Path
     where, heading = proc.stdout.splitlines()
     assert Path(where) == site / "credaudit" / "_rule_pages"
     assert heading == "# CA303 — url-expired"
+
+
+# -- the pages' claims, checked against the installed botocore ---------------------------------
+
+
+def test_refresh_windows_and_cache_window_are_what_the_pages_say() -> None:
+    from botocore import credentials
+
+    assert credentials._DEFAULT_MANDATORY_REFRESH_TIMEOUT == 600  # CA201, CA104
+    assert credentials._DEFAULT_ADVISORY_REFRESH_TIMEOUT == 900
+    assert credentials.CachedCredentialFetcher.DEFAULT_EXPIRY_WINDOW_SECONDS == 900  # CA106
+
+
+def test_mfa_refresher_refuses_the_second_refresh() -> None:
+    """CA104: the first refresh works, every later one raises before any request is sent."""
+    from botocore.credentials import create_mfa_serial_refresher
+    from botocore.exceptions import RefreshWithMFAUnsupportedError
+
+    calls: list[int] = []
+
+    def assume_role() -> dict[str, bool]:
+        calls.append(1)
+        return {"ok": True}
+
+    refresher = create_mfa_serial_refresher(assume_role)
+    assert refresher() == {"ok": True}
+    with pytest.raises(RefreshWithMFAUnsupportedError):
+        refresher()
+    assert len(calls) == 1
+
+
+def test_a_900_second_session_refreshes_on_every_read() -> None:
+    """CA106: a 900 s session lives inside the advisory window, so every read refreshes."""
+    from datetime import UTC, datetime, timedelta
+
+    from botocore.credentials import RefreshableCredentials
+
+    refreshes: list[int] = []
+
+    def refresh() -> dict[str, str]:
+        refreshes.append(1)
+        expiry = datetime.now(UTC) + timedelta(seconds=900)
+        return {
+            "access_key": "A",
+            "secret_key": "S",
+            "token": "T",
+            "expiry_time": expiry.isoformat(),
+        }
+
+    creds = RefreshableCredentials.create_from_metadata(refresh(), refresh, "test")
+    refreshes.clear()
+    for _ in range(5):
+        creds.get_frozen_credentials()
+    assert len(refreshes) == 5
+
+
+def test_env_credentials_past_expiry_raise_still_expired() -> None:
+    """CA101/CA102: AWS_CREDENTIAL_EXPIRATION makes env keys 'refreshable' in name only."""
+    from botocore.credentials import EnvProvider
+
+    env = {
+        "AWS_ACCESS_KEY_ID": "ASIAY34FZKBOKMUTVV7A",
+        "AWS_SECRET_ACCESS_KEY": "not-a-secret",
+        "AWS_SESSION_TOKEN": "not-a-token",
+        "AWS_CREDENTIAL_EXPIRATION": "2020-01-01T00:00:00+00:00",
+    }
+    creds = EnvProvider(environ=env).load()
+    with pytest.raises(RuntimeError, match="still expired"):
+        creds.get_frozen_credentials()
+
+
+def test_sts_duration_bounds_and_container_hosts_match_the_pages() -> None:
+    import botocore.session
+    from botocore.utils import ContainerMetadataFetcher
+
+    loader = botocore.session.get_session().get_component("data_loader")
+    shape = loader.load_service_model("sts", "service-2")["shapes"]["roleDurationSecondsType"]
+    assert (shape["min"], shape["max"]) == (900, 43200)  # CA105
+    assert "900..43200" in _page("CA105")
+    hosts = ContainerMetadataFetcher._ALLOWED_HOSTS  # CA505
+    assert sorted(hosts) == sorted(["169.254.170.2", "169.254.170.23", "fd00:ec2::23", "localhost"])
+    for host in hosts:
+        assert host in _page("CA505")
+    with pytest.raises(ValueError, match="Unsupported host"):
+        ContainerMetadataFetcher()._validate_allowed_url("http://creds-sidecar:8080/credentials")
+
+
+def test_expired_token_is_not_retryable_in_botocore() -> None:
+    """CA201/CA202: botocore's retry rules never retry ExpiredToken."""
+    import botocore.session
+    from botocore.retries import standard
+
+    legacy = json.dumps(
+        botocore.session.get_session().get_component("data_loader").load_data("_retry")
+    )
+    assert "ExpiredToken" not in legacy
+    assert "ExpiredToken" not in standard.TransientRetryableChecker._TRANSIENT_ERROR_CODES
+    assert "ExpiredToken" not in standard.ThrottledRetryableChecker._THROTTLED_ERROR_CODES
