@@ -234,6 +234,8 @@ def request(
             body = response.read(max_body + 1)
         except ProbeError:
             raise
+        except http.client.RemoteDisconnected:
+            raise ProbeError("unreachable", "the connection closed without an answer") from None
         except (http.client.HTTPException, ValueError) as exc:
             raise ProbeError(
                 "bad-response", f"not a valid HTTP response ({type(exc).__name__})"

@@ -18,6 +18,8 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -26,6 +28,7 @@ from credaudit.durations import DurationError, parse_instant
 from credaudit.keys import account_from_key, fingerprint, key_kind, mask_key
 from credaudit.model import Location, Observation, Problem
 from credaudit.sources.http_probe import (
+    JOIN_GRACE,
     Deadline,
     ProbeError,
     Response,
@@ -46,9 +49,8 @@ TOKEN_TTL_HEADER = "x-aws-ec2-metadata-token-ttl-seconds"  # noqa: S105
 TOKEN_HEADER = "x-aws-ec2-metadata-token"  # noqa: S105
 TOKEN_TTL = "21600"  # noqa: S105
 REQUIRED_FIELDS = ("AccessKeyId", "SecretAccessKey", "Token", "Expiration")
-# The share of the deadline the token PUT may use before we fall back to v1, as botocore
-# does on a read timeout: enough for any live IMDS (milliseconds), and it leaves time to
-# read the role over v1 when the token's answer is lost (hop limit 1).
+# The share of the deadline after which an endpoint that has answered neither the token PUT
+# nor the plain GET is declared unreachable (a live IMDS answers in milliseconds).
 TOKEN_SHARE = 0.5
 _ROLE_NAME = re.compile(r"[\w+=,.@-]{1,128}")
 
@@ -186,11 +188,10 @@ class _Prober:
     def _token(self) -> tuple[str | None, ProbeError | Response | None]:
         """The IMDSv2 token, or None and why (botocore _fetch_metadata_token)."""
         headers = {TOKEN_TTL_HEADER: TOKEN_TTL}
-        share = self.deadline.within(self.deadline.remaining() * TOKEN_SHARE)
         outcome: Response | ProbeError | None = None
         for _ in range(self.cfg.attempts):
             outcome = attempt(
-                "PUT", self.base + TOKEN_PATH, share.within(self.cfg.timeout), headers
+                "PUT", self.base + TOKEN_PATH, self.deadline.within(self.cfg.timeout), headers
             )
             if isinstance(outcome, Response):
                 if outcome.status == 200:
@@ -201,7 +202,7 @@ class _Prober:
                     raise _Failure("http-400", "the token PUT was answered 400 Bad Request")
             elif outcome.kind == "timeout":  # botocore: ReadTimeoutError → fall back to v1
                 return None, outcome
-            if share.expired():
+            if self.deadline.expired():
                 break
         return None, outcome
 
@@ -227,15 +228,13 @@ class _Prober:
         # A plain (v1) GET runs alongside the token PUT: it is botocore's fall-back path and,
         # when the PUT's answer is lost, the evidence for a hop-limit diagnosis.
         plain = start(lambda: self._send("GET", CREDENTIALS_PATH, {}))
-        token, why = self._token()
+        put = start(self._token)
+        token, why = self._first_phase(put, plain)
         role_answer: Response | None = None
         if token is not None:
             self.details["imds_version"] = "v2"
         else:
-            try:
-                v1 = plain.result(timeout=self.deadline.remaining() + 0.05)
-            except TimeoutError:
-                v1 = ProbeError("timeout", "no answer before the deadline")
+            v1 = _result(plain, self.deadline)
             if isinstance(why, ProbeError) and why.kind == "timeout":
                 self.details["token_timeout"] = True
                 if isinstance(v1, Response) and v1.status == 401:
@@ -268,6 +267,37 @@ class _Prober:
             except _Failure:
                 second = None
         return self._observation(role, first, second)
+
+    def _first_phase(
+        self, put: Future[tuple[str | None, ProbeError | Response | None]], plain: Future[Any]
+    ) -> tuple[str | None, ProbeError | Response | None]:
+        """Wait for the token, giving up early only on an endpoint that says nothing at all.
+
+        A live IMDS answers in milliseconds.  If after TOKEN_SHARE of the deadline neither the
+        PUT nor the plain GET has answered, nothing will: report unreachable now rather than
+        burn the rest of the deadline (botocore burns two full timeouts here).  If the GET
+        was served (v1 works), fall back to it now.  If it was refused (401), the PUT gets
+        the whole deadline, so a slow token is never mistaken for a lost one (hop limit).
+        """
+        early = self.deadline.within(self.deadline.remaining() * TOKEN_SHARE)
+        try:
+            return put.result(timeout=early.remaining())
+        except FutureTimeout:
+            pass
+        if not plain.done():
+            raise _Failure(
+                "unreachable",
+                "neither the IMDSv2 token PUT nor a plain GET got an answer within "
+                f"{TOKEN_SHARE:.0%} of the probe deadline",
+            )
+        lost = ProbeError("timeout", "the token PUT got no answer in time")
+        answer = _result(plain, self.deadline)
+        if isinstance(answer, Response) and answer.status == 200:
+            return None, lost  # v1 serves: fall back now, as botocore does after its timeout
+        try:
+            return put.result(timeout=self.deadline.remaining() + JOIN_GRACE)
+        except FutureTimeout:
+            return None, lost
 
     def _role_name(self, answer: Response) -> str:
         if answer.status == 404 or (answer.status == 200 and not answer.body.strip()):
@@ -350,6 +380,14 @@ class _Prober:
             location=Location(url=origin),
             details=details,
         )
+
+
+def _result(future: Future[Any], deadline: Deadline) -> Response | ProbeError:
+    try:
+        outcome: Response | ProbeError = future.result(timeout=deadline.remaining() + JOIN_GRACE)
+    except FutureTimeout:
+        return ProbeError("timeout", "no answer before the deadline")
+    return outcome
 
 
 def _is_json(body: bytes) -> bool:

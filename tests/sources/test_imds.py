@@ -137,9 +137,12 @@ def test_never_answers_is_unreachable_and_ca501(tmp_path: Path) -> None:
 
 
 def test_refused_connection_is_unreachable(tmp_path: Path) -> None:
-    with serving(lambda req, conn: None) as server:
-        url = server.url
-    (obs,), _ = collect(tmp_path, url)  # the server is gone: the port refuses
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{sock.getsockname()[1]}/"
+    (obs,), _ = collect(tmp_path, url)  # bound, never listened, closed: the port refuses
     assert obs.details["failure"] == "unreachable"
     assert "refused" in str(obs.details["probe_detail"])
 
@@ -164,6 +167,13 @@ def test_flood_is_capped_in_size_and_memory(tmp_path: Path) -> None:
     assert obs.details["failure"] == "bad-document"
     assert "larger than" in str(obs.details["probe_detail"])
     assert peak < 4 * 1024 * 1024  # a 10 MB body was never held
+
+
+def test_closed_without_answer_is_unreachable(tmp_path: Path) -> None:
+    with serving(lambda req, conn: None) as server:
+        (obs,), _ = collect(tmp_path, server.url)
+    assert obs.details["failure"] == "unreachable"
+    assert "without an answer" in str(obs.details["probe_detail"])
 
 
 def test_malformed_json_is_a_bad_document(tmp_path: Path) -> None:

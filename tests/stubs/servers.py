@@ -101,6 +101,8 @@ class StubServer:
 
     def stop(self) -> None:
         self._stop.set()
+        with suppress(OSError):
+            self._sock.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept()
         self._sock.close()
         for conn in self._conns:
             try:
