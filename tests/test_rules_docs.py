@@ -439,3 +439,59 @@ def test_expired_token_is_not_retryable_in_botocore() -> None:
     assert "ExpiredToken" not in legacy
     assert "ExpiredToken" not in standard.TransientRetryableChecker._TRANSIENT_ERROR_CODES
     assert "ExpiredToken" not in standard.ThrottledRetryableChecker._THROTTLED_ERROR_CODES
+
+
+@pytest.mark.parametrize(("left", "fails"), [(700, False), (500, True)])
+def test_mfa_session_fails_in_the_mandatory_window_not_at_expiry(left: int, fails: bool) -> None:
+    """CA104: in one process an MFA role's calls fail once 600 s are left, not at expiry."""
+    from datetime import UTC, datetime, timedelta
+
+    from botocore.credentials import RefreshableCredentials, create_mfa_serial_refresher
+    from botocore.exceptions import RefreshWithMFAUnsupportedError
+
+    def assume_role() -> dict[str, str]:
+        expiry = datetime.now(UTC) + timedelta(seconds=left)
+        return {
+            "access_key": "A",
+            "secret_key": "S",
+            "token": "T",
+            "expiry_time": expiry.isoformat(),
+        }
+
+    refresher = create_mfa_serial_refresher(assume_role)
+    creds = RefreshableCredentials.create_from_metadata(refresher(), refresher, "assume-role")
+    if fails:
+        with pytest.raises(RefreshWithMFAUnsupportedError):
+            creds.get_frozen_credentials()
+    else:
+        assert creds.get_frozen_credentials().access_key == "A"
+
+
+def _example_url(code: str) -> str:
+    """The presigned URL shown (wrapped over lines) in a page's Example section."""
+    example = _sections(_page(code))["## Example"]
+    block = re.search(r"```text\n(https://[^`]+?)```", example)
+    assert block, f"{code}: no URL in the example"
+    return "".join(part.strip() for part in block.group(1).splitlines())
+
+
+@pytest.mark.parametrize(
+    ("code", "at"),
+    [
+        ("CA303", "2026-11-22T03:00:00Z"),
+        ("CA305", "2026-11-22T10:00:00Z"),
+        ("CA306", "2026-11-22T03:00:00Z"),
+        ("CA307", "2026-11-22T10:00:00Z"),
+        ("CA309", "2026-11-22T10:00:00Z"),
+        ("CA302", "2026-11-22T10:00:00Z"),
+    ],
+)
+def test_url_page_examples_trigger_their_rule(code: str, at: str, tmp_path: Path) -> None:
+    """The URL a page shows, checked by `credaudit url` at the page's instant, yields the code."""
+    env: dict[str, str | None] = {k: None for k in os.environ if k.startswith("AWS_")}
+    env["HOME"] = str(tmp_path)
+    args = ["url", "--no-network", "--home", str(tmp_path), "--at", at, "--format", "json"]
+    result = CliRunner(env=env).invoke(cli, [*args, _example_url(code)])
+    assert result.exit_code in (0, 1), result.output
+    codes = [f["code"] for f in json.loads(result.stdout)["findings"]]
+    assert code in codes, codes
