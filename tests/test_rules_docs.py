@@ -495,3 +495,30 @@ def test_url_page_examples_trigger_their_rule(code: str, at: str, tmp_path: Path
     assert result.exit_code in (0, 1), result.output
     codes = [f["code"] for f in json.loads(result.stdout)["findings"]]
     assert code in codes, codes
+
+
+# -- docs/usage.md -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", ["scan", "explain", "rules"])
+def test_usage_documents_every_option_of_the_commands_it_covers(command: str) -> None:
+    import click
+
+    usage = (REPO / "docs" / "usage.md").read_text(encoding="utf-8")
+    group = cli
+    assert isinstance(group, click.Group)
+    cmd = group.get_command(click.Context(group), command)
+    assert cmd is not None
+    assert f"credaudit {command}" in usage
+    for param in cmd.params:
+        if isinstance(param, click.Option) and param.name != "help":
+            flag = max(param.opts, key=len)
+            assert f"`{flag}" in usage, f"{command} {flag} is not in docs/usage.md"
+
+
+def test_usage_lists_every_command() -> None:
+    from credaudit.cli import COMMANDS
+
+    usage = (REPO / "docs" / "usage.md").read_text(encoding="utf-8")
+    for name in COMMANDS:
+        assert f"`credaudit {name}" in usage, name
