@@ -307,6 +307,7 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return wheels[0]
 
 
+@pytest.mark.slow
 def test_wheel_ships_every_rule_page(wheel: Path) -> None:
     with zipfile.ZipFile(wheel) as zf:
         names = set(zf.namelist())
@@ -317,6 +318,7 @@ def test_wheel_ships_every_rule_page(wheel: Path) -> None:
             assert zf.read(member).decode("utf-8") == _page(code)
 
 
+@pytest.mark.slow
 def test_installed_wheel_explains_without_a_checkout(wheel: Path, tmp_path: Path) -> None:
     """Unpacked away from the repo, credaudit finds its pages in the package data."""
     site = tmp_path / "site"

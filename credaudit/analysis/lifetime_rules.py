@@ -206,16 +206,19 @@ def _assume_role(ctx: ScanContext, who: _Subject) -> list[Finding]:
     duration = raw if isinstance(raw, int) else None
     mfa = obs.details.get("mfa_serial")
     if mfa:
-        usable = timedelta(seconds=duration or DEFAULT_ROLE_DURATION)
+        session = timedelta(seconds=duration or DEFAULT_ROLE_DURATION)
         if obs.expires_at is not None and obs.expires_at > ctx.now:
-            usable = obs.expires_at - ctx.now
+            session = obs.expires_at - ctx.now
+        # The advisory refresh (900-600 s left) only logs its failure; the mandatory one
+        # (under 600 s) raises RefreshWithMFAUnsupportedError: that is when calls start failing.
+        usable = max(session - MANDATORY_REFRESH, ZERO)
         if ctx.budget.run_time > usable:
             findings.append(
                 who.finding(
                     "CA104",
                     f"role {obs.details.get('role_arn')} needs MFA ({mfa}): botocore cannot renew "
-                    "it in-process (RefreshWithMFAUnsupportedError), so a "
-                    f"{_fmt(ctx.budget.run_time)} run fails after {_fmt(usable)}",
+                    "it in-process and raises RefreshWithMFAUnsupportedError once under 600 s "
+                    f"remain, so a {_fmt(ctx.budget.run_time)} run fails after {_fmt(usable)}",
                 )
             )
     return findings

@@ -145,8 +145,9 @@ def test_mfa_role_cannot_outlive_one_session(tmp_path: Path) -> None:
     home = role_home(
         tmp_path, "mfa_serial = arn:aws:iam::123456789012:mfa/me\nduration_seconds = 3600"
     )
-    assert "CA104" in codes(scan(home, run_time=timedelta(hours=2)))
-    assert "CA104" not in codes(scan(home, run_time=timedelta(minutes=59)))
+    # one hour session, failing once under 600 s remain: 50 minutes of usable life
+    assert "CA104" in codes(scan(home, run_time=timedelta(minutes=50, seconds=1)))
+    assert "CA104" not in codes(scan(home, run_time=timedelta(minutes=50)))
 
 
 def test_mfa_role_uses_the_cached_sessions_remaining_life(tmp_path: Path) -> None:
@@ -167,7 +168,7 @@ def test_mfa_role_uses_the_cached_sessions_remaining_life(tmp_path: Path) -> Non
     )
     report = run_scan(home.target, Budget(run_time=timedelta(minutes=30)))
     [ca104] = [f for f in report.findings if f.code == "CA104"]
-    assert "fails after 20m" in ca104.message
+    assert "fails after 10m" in ca104.message
     assert report.credentials[0].remaining_seconds == 1200
 
 
