@@ -86,13 +86,13 @@ class ParsedUrl:
     elided: str | None = None
     # S3 semantics (verbatim path, unsigned payload): by scope service, SigV2, or host.
     is_s3: bool = False
+    # The query's "key=value" items as written (the token among them): for the verifier.
+    items: list[str] = field(default_factory=list, repr=False)
 
     @property
     def pairs(self) -> list[tuple[str, str]]:
         """Every query pair as written (raw, undecoded): for the verifier only."""
-        if not self.query:
-            return []
-        return [(k, v) for k, _, v in (item.partition("=") for item in self.query.split("&"))]
+        return [(k, v) for k, _, v in (item.partition("=") for item in self.items)]
 
     @property
     def has_token(self) -> bool:
@@ -207,7 +207,8 @@ def parse(url: str) -> ParsedUrl:
     # Echo spans: (start, end, replacement) in query coordinates; few per URL.
     spans: list[tuple[int, int, str]] = []
     pos = 0
-    for item in query.split("&"):
+    items = result.items = query.split("&")
+    for item in items:
         key, _, value = item.partition("=")
         action = _ACTIONS.get(key, 0)
         if not action and key[:1] in _SENSITIVE_START:
@@ -361,9 +362,17 @@ _V4_FIELDS = (
     "expires_raw",
     "signed_headers",
 )
-# The cache key: every SigV4 parameter but the signature, whose presence alone matters here.
-_V4_KEYS = (*(k for k in _V4_REQUIRED if k != "X-Amz-Signature"), "X-Amz-Region-Set")
-_V4_KEYS_SIG = (*_V4_KEYS, "X-Amz-Signature")
+# The cache key: every SigV4 parameter but the signature, whose presence alone matters here
+# (the order _parse_v4 builds it in).
+_V4_KEYS_SIG = (
+    "X-Amz-Algorithm",
+    "X-Amz-Credential",
+    "X-Amz-Date",
+    "X-Amz-Expires",
+    "X-Amz-SignedHeaders",
+    "X-Amz-Region-Set",
+    "X-Amz-Signature",
+)
 
 
 @lru_cache(maxsize=4096)
@@ -379,11 +388,33 @@ def _v4_fields(
 
 def _parse_v4(result: ParsedUrl, params: dict[str, str]) -> None:
     get = params.get
-    present = "" if "X-Amz-Signature" in params else None
-    fields, problems = _v4_fields((*(get(k) for k in _V4_KEYS), present))
-    for name, value in zip(_V4_FIELDS, fields, strict=True):
-        setattr(result, name, value)
-    result.problems.extend(problems)
+    fields, problems = _v4_fields(
+        (
+            get("X-Amz-Algorithm"),
+            get("X-Amz-Credential"),
+            get("X-Amz-Date"),
+            get("X-Amz-Expires"),
+            get("X-Amz-SignedHeaders"),
+            get("X-Amz-Region-Set"),
+            "" if "X-Amz-Signature" in params else None,
+        )
+    )
+    (
+        result.algorithm,
+        result.access_key_id,
+        result.credential_date,
+        result.region,
+        result.service,
+        result.region_set,
+        result.signed_at,
+        result.amz_date,
+        result.expires_seconds,
+        result.expires_at,
+        result.expires_raw,
+        result.signed_headers,
+    ) = fields  # type: ignore[assignment]
+    if problems:
+        result.problems.extend(problems)
     algorithm = result.algorithm
     signature = params.get("X-Amz-Signature")
     if signature is not None:

@@ -40,7 +40,9 @@ _SAFE_PATH = re.compile(r"[A-Za-z0-9\-_.~%/]*")
 _SPACES = re.compile(r"\s+")
 _KEY_CACHE_LIMIT = 4096
 _key_cache: dict[tuple[str, str, str, str], bytes] = {}
-_encode_cache: dict[str, str] = {}
+_item_cache: dict[str, tuple[str, str]] = {}
+_SIGNATURE_ITEM = "X-Amz-Signature="
+_TOKEN_ITEMS = tuple(f"{name}=" for name in TOKEN_PARAMS)
 
 # botocore auth.py HmacV1Auth.QSAOfInterest: sub-resources that SigV2 signs.
 _V2_SUBRESOURCES = frozenset(
@@ -102,27 +104,33 @@ def _is_canonical(part: str) -> bool:
 
 
 def _encode(part: str) -> str:
-    """AWS URI-encoding of a query key or value as written in the URL (decode, re-encode).
+    """AWS URI-encoding of a query key or value as written in the URL (decode, re-encode)."""
+    return part if _is_canonical(part) else quote(unquote(part), safe="-_.~")
 
-    Cached: a batch of URLs repeats its keys, credential scope, dates and session token.
-    """
-    encoded = _encode_cache.get(part)
+
+def _encode_item(item: str) -> tuple[str, str]:
+    """One raw ``key=value`` item, encoded.  Cached on the raw item: a batch of URLs repeats
+    its algorithm, scope, date, expiry and session token, so only the few items that differ
+    are decoded and re-encoded."""
+    encoded = _item_cache.get(item)
     if encoded is None:
-        encoded = part if _is_canonical(part) else quote(unquote(part), safe="-_.~")
-        if len(_encode_cache) >= _KEY_CACHE_LIMIT:
-            _encode_cache.clear()
-        _encode_cache[part] = encoded
+        key, _, value = item.partition("=")
+        encoded = (_encode(key), _encode(value))
+        if len(_item_cache) >= _KEY_CACHE_LIMIT:
+            _item_cache.clear()
+        _item_cache[item] = encoded
     return encoded
 
 
-def canonical_query(pairs: Sequence[tuple[str, str]], *, skip_token: bool = False) -> str:
-    items = []
-    for key, value in pairs:
-        if key == "X-Amz-Signature" or (skip_token and key in TOKEN_PARAMS):
+def canonical_query(items: Sequence[str], *, skip_token: bool = False) -> str:
+    """The canonical query string from raw ``key=value`` items (sorted by key, then value)."""
+    encoded = []
+    for item in items:
+        if item.startswith(_SIGNATURE_ITEM) or (skip_token and item.startswith(_TOKEN_ITEMS)):
             continue
-        items.append((_encode(key), _encode(value)))
-    items.sort()
-    return "&".join(f"{k}={v}" for k, v in items)
+        encoded.append(_encode_item(item))
+    encoded.sort()
+    return "&".join([f"{k}={v}" for k, v in encoded])
 
 
 def _remove_dot_segments(path: str) -> str:
@@ -261,17 +269,16 @@ def _verify_v4(
     if parsed.has_token and not parsed.is_s3:
         variants.append(True)
     expected = parsed.signature
-    pairs = parsed.pairs
     for skip_token in variants:
-        query = canonical_query(pairs, skip_token=skip_token)
+        query = canonical_query(parsed.items, skip_token=skip_token)
         for payload, candidate in itertools.product(payloads, methods):
             creq = f"{candidate}\n{path}\n{query}\n{header_block}\n{signed_names}\n{payload}"
             to_sign = (
                 f"{SIGV4}\n{parsed.amz_date}\n{scope}\n"
                 f"{hashlib.sha256(creq.encode('utf-8', 'surrogateescape')).hexdigest()}"
             )
-            digest = hmac.new(key, to_sign.encode("utf-8"), "sha256").hexdigest()
-            if hmac.compare_digest(digest, expected or ""):
+            digest = hmac.digest(key, to_sign.encode("utf-8", "surrogateescape"), "sha256").hex()
+            if _same(digest, expected):
                 return Verdict(
                     True,
                     method=candidate,
@@ -280,6 +287,12 @@ def _verify_v4(
                 )
     tried = "/".join(methods)
     return Verdict(False, reason=f"signature does not match ({tried})")
+
+
+def _same(computed: str, stated: str | None) -> bool:
+    """Constant-time comparison that tolerates any text in the URL (compare_digest refuses
+    non-ASCII str)."""
+    return hmac.compare_digest(computed.encode(), (stated or "").encode("utf-8", "surrogateescape"))
 
 
 def _find(parsed: ParsedUrl, name: str) -> str | None:
@@ -349,8 +362,8 @@ def _verify_v2(
                 f"{expires}\n{amz_block}{full}"
             )
             digest = base64.b64encode(
-                hmac.digest(secret_bytes, to_sign.encode("utf-8"), "sha1")
+                hmac.digest(secret_bytes, to_sign.encode("utf-8", "surrogateescape"), "sha1")
             ).decode()
-            if hmac.compare_digest(digest, parsed.signature or ""):
+            if _same(digest, parsed.signature):
                 return Verdict(True, method=candidate)
     return Verdict(False, reason="signature does not match (" + "/".join(methods) + ")")

@@ -111,6 +111,13 @@ def test_found_examples() -> None:
     ]:
         parsed = parse(text)
         assert parsed.problems, text
+    # A non-ASCII signature once made hmac.compare_digest raise TypeError.
+    for url in (
+        "https://h/?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=A%2F20300101%2Fr%2Fs%2Faws4_request"
+        "&X-Amz-Date=20300101T000000Z&X-Amz-Expires=1&X-Amz-SignedHeaders=host&X-Amz-Signature=\u00e9",
+        "https://b.s3.amazonaws.com/k?AWSAccessKeyId=A&Expires=1&Signature=\u00e9",
+    ):
+        assert inspect(url, now=T0, secret="s").signature_valid is False
     # A '#' before the token turns it into a fragment: it must still not be echoed.
     tail = inspect("https://b.s3.amazonaws.com/k?0#=&X-Amz-Security-Token=CANARYtok3n", now=T0)
     assert "CANARY" not in repr(tail.to_dict())
