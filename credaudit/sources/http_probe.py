@@ -325,27 +325,55 @@ def _run_network_sources(target: Target) -> dict[str, list[Observation]]:
 
 
 _lock = threading.Lock()
-_pending: dict[int, tuple[Target, dict[str, list[Observation]]]] = {}
+_Parts = dict[str, list[Observation]]
+_pending: dict[int, tuple[Target, Future[_Parts], set[str]]] = {}
+
+
+def _entry(target: Target) -> tuple[Target, Future[_Parts], set[str]]:
+    """The pending run for ``target``, started now if there is none (call under _lock)."""
+    entry = _pending.get(id(target))
+    if entry is None or entry[0] is not target:
+        entry = (target, start(lambda: _run_network_sources(target)), set(_NETWORK_SOURCES))
+        if len(_pending) > 16:
+            _pending.clear()
+        _pending[id(target)] = entry
+    return entry
+
+
+def start_network_probes(target: Target) -> None:
+    """Start the network probes now, in the background, so their deadline overlaps the
+    rest of the scan (imports, file reading); the sources' ``collect`` then picks them up.
+
+    Optional: without it the first network source collected starts them.  Does nothing
+    when the target allows no network (the sources still judge their configuration then).
+    """
+    if not target.network:
+        return
+    with _lock:
+        _entry(target)
 
 
 def network_observations(target: Target, name: str) -> list[Observation]:
     """This source's part of one concurrent run of every network probe for ``target``.
 
-    The first network source collected starts them all under one deadline; each later one
-    takes its part.  A part is handed out once, so a second scan of the same Target probes
-    afresh.
+    The first network source collected (or ``start_network_probes``) starts them all under
+    one deadline; each source takes its part.  A part is handed out once, so a second scan
+    of the same Target probes afresh.
     """
     with _lock:
-        entry = _pending.get(id(target))
-        if entry is None or entry[0] is not target or name not in entry[1]:
-            entry = (target, _run_network_sources(target))
-            if len(_pending) > 16:
-                _pending.clear()
-            _pending[id(target)] = entry
-        part = entry[1].pop(name, [])
-        if not entry[1]:
+        entry = _entry(target)
+        if name not in entry[2]:  # already handed out: a new scan of the same Target
             _pending.pop(id(target), None)
-    return part
+            entry = _entry(target)
+        entry[2].discard(name)
+        if not entry[2]:
+            _pending.pop(id(target), None)
+    try:
+        parts = entry[1].result(timeout=target.probe_timeout.total_seconds() + 1.0)
+    except Exception as exc:  # a run that overstays or breaks costs only its own parts
+        reason = "deadline passed" if isinstance(exc, TimeoutError) else type(exc).__name__
+        return _late(name, reason)
+    return parts.get(name, [])
 
 
 def probe_statuses(observations: Iterable[Observation]) -> list[ProbeStatus]:

@@ -26,6 +26,9 @@ from tests.helpers_home import make_home
 from tests.stubs.servers import credentials_document, respond, serving
 
 pytestmark = pytest.mark.peer
+# moto loads its backends lazily on the first request (hundreds of ms on a busy machine);
+# these tests compare answers with botocore's, so they give the probes time to spare.
+PROBE_TIMEOUT = timedelta(seconds=5)
 
 
 def bare_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, **env: str) -> dict[str, str]:
@@ -60,7 +63,7 @@ def test_same_role_and_expiry_as_botocore(
 
     url = moto_endpoint + "/"
     env = bare_env(monkeypatch, tmp_path, AWS_EC2_METADATA_SERVICE_ENDPOINT=url)
-    home = make_home(tmp_path, env, now=datetime.now(UTC))
+    home = make_home(tmp_path, env, now=datetime.now(UTC), probe_timeout=PROBE_TIMEOUT)
     (obs,) = imds.collect(home.target)
     assert obs.details["probe"] == "ran", obs.details
     assert obs.details["imds_version"] == "v2"
@@ -85,7 +88,10 @@ def test_scan_chain_picks_iam_role_like_botocore(
 ) -> None:
     env = bare_env(monkeypatch, tmp_path, AWS_EC2_METADATA_SERVICE_ENDPOINT=moto_endpoint + "/")
     method, _ = botocore_credentials()
-    report = run_scan(make_home(tmp_path, env, now=datetime.now(UTC)).target, Budget())
+    report = run_scan(
+        make_home(tmp_path, env, now=datetime.now(UTC), probe_timeout=PROBE_TIMEOUT).target,
+        Budget(),
+    )
     (entry,) = report.chain
     assert entry.resolved is not None
     assert entry.resolved.source == method == "iam-role"
@@ -110,7 +116,10 @@ def test_container_endpoint_wins_over_imds_like_botocore(
             AWS_CONTAINER_AUTHORIZATION_TOKEN="container-auth",
         )
         method, creds = botocore_credentials()
-        report = run_scan(make_home(tmp_path, env, now=datetime.now(UTC)).target, Budget())
+        report = run_scan(
+            make_home(tmp_path, env, now=datetime.now(UTC), probe_timeout=PROBE_TIMEOUT).target,
+            Budget(),
+        )
     (entry,) = report.chain
     assert entry.resolved is not None
     assert entry.resolved.source == method == "container-role"
@@ -124,7 +133,9 @@ def test_cli_scan_against_moto_reports_the_probe(
     moto_endpoint: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     env = bare_env(monkeypatch, tmp_path, AWS_EC2_METADATA_SERVICE_ENDPOINT=moto_endpoint + "/")
-    result = CliRunner(env=env).invoke(cli, ["scan", "--format", "json", "--home", env["HOME"]])
+    result = CliRunner(env=env).invoke(
+        cli, ["scan", "--format", "json", "--home", env["HOME"], "--probe-timeout", "5s"]
+    )
     document = json.loads(result.output)
     assert document["chain"][0]["resolved"]["source"] == "iam-role"
     assert document["probes"][0]["status"] == "ran"

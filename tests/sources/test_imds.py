@@ -473,3 +473,30 @@ def test_imds_and_container_share_one_deadline(tmp_path: Path) -> None:
     }
     # Sequential probes would need at least 3 s; one shared deadline ends well before.
     assert elapsed < 2.9
+
+
+def test_probes_started_early_are_picked_up_not_repeated(tmp_path: Path) -> None:
+    from credaudit.sources.http_probe import start_network_probes
+
+    with fake_imds(documents=[credentials_document(timedelta(hours=2))]) as (server, _):
+        home = make_home(tmp_path, {"AWS_EC2_METADATA_SERVICE_ENDPOINT": server.url}, now=now())
+        start_network_probes(home.target)
+        waited = time.monotonic()
+        while not any(r.method == "PUT" for r in server.requests):
+            assert time.monotonic() - waited < LIVENESS, "the early start never reached IMDS"
+            time.sleep(0.01)
+        (obs,) = imds.collect(home.target)
+        (again,) = imds.collect(home.target)  # a second scan of the same Target probes afresh
+    assert obs.details["probe"] == "ran" and again.details["probe"] == "ran"
+    assert [r.method for r in server.requests].count("PUT") == 2
+
+
+def test_early_start_does_nothing_without_network(tmp_path: Path) -> None:
+    from credaudit.sources.http_probe import start_network_probes
+
+    with fake_imds() as (server, _):
+        home = make_home(tmp_path, {"AWS_EC2_METADATA_SERVICE_ENDPOINT": server.url}, network=False)
+        start_network_probes(home.target)
+        (obs,) = imds.collect(home.target)
+        assert server.requests == []
+    assert obs.details["probe"] == "skipped"
