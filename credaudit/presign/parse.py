@@ -48,7 +48,9 @@ _V4_REQUIRED = (
     "X-Amz-Signature",
 )
 _V2_REQUIRED = ("AWSAccessKeyId", "Expires", "Signature")
-_WATCHED = frozenset((*_V4_REQUIRED, *_V2_REQUIRED, "X-Amz-Region-Set", *TOKEN_PARAMS))
+_WATCHED = frozenset(
+    (*_V4_REQUIRED, *_V2_REQUIRED, "X-Amz-Region-Set", "X-Amz-Content-Sha256", *TOKEN_PARAMS)
+)
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _AMZ_DATE = re.compile(r"\d{8}T\d{6}Z")
 _VIRTUAL_HOST = re.compile(r"^(?P<bucket>.+?)\.(?:s3|s3-[a-z0-9-]+|s3-accesspoint|s3express)[.-]")
