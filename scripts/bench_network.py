@@ -13,6 +13,7 @@ Only 127.0.0.1 is ever contacted.  Figures are measured, never asserted.
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import statistics
@@ -79,6 +80,25 @@ def wall(cmd: list[str], env: dict[str, str]) -> float:
     return time.perf_counter() - start
 
 
+def check_scan(env: dict[str, str], expect: str) -> None:
+    """Refuse to time a scan that does not work: it must print JSON with the IMDS probe."""
+    done = subprocess.run(
+        [str(CREDAUDIT), "scan", "--format", "json"],
+        check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    try:
+        probes = {p["name"]: p for p in json.loads(done.stdout)["probes"]}
+    except (ValueError, KeyError):
+        sys.exit(f"credaudit scan did not produce a report: {done.stderr.strip()[-300:]}")
+    imds = probes.get("imds", {})
+    if imds.get("status") != "failed" or expect not in imds.get("detail", ""):
+        sys.exit(f"unexpected IMDS probe result: {imds}")
+    print(f"sanity: imds probe {imds['status']}: {imds['detail']}")
+
+
 def medians(cmds: dict[str, list[str]], env: dict[str, str]) -> dict[str, float]:
     for cmd in cmds.values():  # warm the page cache and .pyc files
         wall(cmd, env)
@@ -97,6 +117,7 @@ def main() -> None:
         hole = Blackhole()
         try:
             env = bare_env(home, hole.url)
+            check_scan(env, "unreachable")
             m = medians(
                 {
                     "scan": [str(CREDAUDIT), "scan", "--format", "json"],
@@ -113,6 +134,7 @@ def main() -> None:
         print(f"| ratio | {m['scan'] / m['botocore']:.0%} (target ≤ 60 %) |")
 
         env = bare_env(home, refusing_url())
+        check_scan(env, "refused")
         r = medians(
             {
                 "scan": [str(CREDAUDIT), "scan", "--format", "json"],

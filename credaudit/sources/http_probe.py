@@ -313,13 +313,23 @@ def _late(name: str, reason: str) -> list[Observation]:
     ]
 
 
-def _run_network_sources(target: Target) -> dict[str, list[Observation]]:
-    deadline = Deadline(target.probe_timeout.total_seconds())
-    jobs: dict[str, Callable[[], list[Observation]]] = {}
+Probe = Callable[[Target, Deadline], list[Observation]]
+
+
+def _probes() -> dict[str, Probe]:
+    """The network sources' probe functions, imported in the caller's thread: an import
+    racing the main thread's imports must not eat the probes' deadline."""
+    found: dict[str, Probe] = {}
     for name in _NETWORK_SOURCES:
-        probe: Callable[[Target, Deadline], list[Observation]] = importlib.import_module(
-            f"credaudit.sources.{name}"
-        ).probe
+        found[name] = importlib.import_module(f"credaudit.sources.{name}").probe
+    return found
+
+
+def _run_network_sources(
+    target: Target, deadline: Deadline, probes: Mapping[str, Probe]
+) -> dict[str, list[Observation]]:
+    jobs: dict[str, Callable[[], list[Observation]]] = {}
+    for name, probe in probes.items():
         jobs[name] = lambda probe=probe: probe(target, deadline)  # type: ignore[misc]
     return run_concurrently(jobs, deadline, _late)
 
@@ -333,7 +343,11 @@ def _entry(target: Target) -> tuple[Target, Future[_Parts], set[str]]:
     """The pending run for ``target``, started now if there is none (call under _lock)."""
     entry = _pending.get(id(target))
     if entry is None or entry[0] is not target:
-        entry = (target, start(lambda: _run_network_sources(target)), set(_NETWORK_SOURCES))
+        probes = _probes()
+        # The deadline starts now, not when the thread gets going.
+        deadline = Deadline(target.probe_timeout.total_seconds())
+        run = start(lambda: _run_network_sources(target, deadline, probes))
+        entry = (target, run, set(_NETWORK_SOURCES))
         if len(_pending) > 16:
             _pending.clear()
         _pending[id(target)] = entry
