@@ -12,6 +12,8 @@ from datetime import timedelta
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given
+from hypothesis import strategies as st
 
 from credaudit.analysis.budget import Budget
 from credaudit.analysis.clock_rules import clock_finding, evaluate, severity_for
@@ -182,3 +184,14 @@ def test_scan_clock_check_feeds_ca601(tmp_path) -> None:  # type: ignore[no-unty
     document = json.loads(result.output)
     ca601 = [f for f in document["findings"] if f["code"] == "CA601"]
     assert len(ca601) == 1 and ca601[0]["severity"] == "critical"
+
+
+@given(date=st.text(max_size=60))
+def test_any_date_header_gives_a_measurement_or_one_clear_error(date: str) -> None:
+    response = Response(200, {"date": date}, b"", 0.0, 0.1, 1_000_000.0)
+    try:
+        found = from_response("http://ref/", response, 1_000_000.1)
+    except ClockCheckError as exc:
+        assert "http://ref/" in str(exc) and "\n" not in str(exc)
+    else:
+        assert found.uncertainty.total_seconds() == pytest.approx(0.55)

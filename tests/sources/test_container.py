@@ -230,3 +230,25 @@ HOSTS = st.sampled_from(
 def test_uri_rule_matches_botocore(scheme: str, host: str, port: str, path: str) -> None:
     uri = f"{scheme}://{host}{port}{path}" if scheme else f"{host}{port}{path}"
     assert container.uri_allowed(uri) == _botocore_allows(uri)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    body=st.one_of(
+        st.text(max_size=200),
+        st.dictionaries(
+            st.sampled_from(["AccessKeyId", "SecretAccessKey", "Token", "Expiration", "RoleArn"]),
+            st.one_of(st.text(max_size=25), st.integers(), st.none()),
+        ).map(json.dumps),
+    )
+)
+def test_fuzzed_container_answers_never_raise(body: str) -> None:
+    import tempfile
+
+    with serving(endpoint(200, body)) as server, tempfile.TemporaryDirectory() as tmp:
+        (obs,) = collect(Path(tmp), {container.FULL_URI: server.url})
+    assert obs.details["probe"] in ("ran", "failed")
+    if obs.details["probe"] == "ran":
+        assert obs.expires_at is not None and obs.access_key_id is not None
+    else:
+        assert obs.details["failure"] == "bad-document"

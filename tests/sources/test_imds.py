@@ -500,3 +500,50 @@ def test_early_start_does_nothing_without_network(tmp_path: Path) -> None:
         (obs,) = imds.collect(home.target)
         assert server.requests == []
     assert obs.details["probe"] == "skipped"
+
+
+def test_credential_source_ec2_makes_imds_expected(tmp_path: Path) -> None:
+    from credaudit.scan import run_scan
+
+    with serving_made(silent) as server:
+        home = make_home(
+            tmp_path,
+            {"AWS_EC2_METADATA_SERVICE_ENDPOINT": server.url, "AWS_PROFILE": "job"},
+            now=now(),
+        )
+        home.write(
+            ".aws/config",
+            "[profile job]\nrole_arn = arn:aws:iam::123456789012:role/job\n"
+            "credential_source = Ec2InstanceMetadata\n",
+        )
+        report = run_scan(home.target, Budget())
+    ca501 = [f for f in report.findings if f.code == "CA501"]
+    assert len(ca501) == 1 and server.url in ca501[0].subject
+
+
+@settings(max_examples=80, deadline=None)
+@given(raw=st.binary(max_size=400))
+def test_any_bytes_from_a_server_end_in_a_response_or_a_probe_error(raw: bytes) -> None:
+    from credaudit.sources.http_probe import Deadline, ProbeError, Response, request
+
+    def handle(_req, conn):  # type: ignore[no-untyped-def]
+        conn.sendall(raw)
+
+    with serving(handle) as server:
+        try:
+            answer = request("GET", server.url, Deadline(2.0))
+        except ProbeError as exc:
+            assert exc.kind in ("timeout", "unreachable", "bad-response", "too-large")
+        else:
+            assert isinstance(answer, Response) and len(answer.body) <= 64 * 1024
+
+
+def test_found_example_status_line_only() -> None:
+    from credaudit.sources.http_probe import Deadline, request
+
+    def handle(_req, conn):  # type: ignore[no-untyped-def]
+        conn.sendall(b"HTTP/1.1 200 OK\r\n\r\n")
+
+    with serving(handle) as server:
+        answer = request("GET", server.url, Deadline(2.0))
+    assert answer.status == 200 and answer.body == b""
