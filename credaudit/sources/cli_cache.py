@@ -15,14 +15,12 @@ from typing import Any
 
 from credaudit.model import Observation, Problem
 from credaudit.sources.jsonfile import (
+    collect_directory,
     credential_fields,
-    file_observation_base,
     instant,
-    json_files,
+    observe_json_file,
     problem,
-    read_json_object,
     text,
-    unreadable_file,
 )
 from credaudit.target import Target
 
@@ -88,19 +86,12 @@ def sso_role_cache_key(
 
 def collect(target: Target) -> list[Observation]:
     """One observation per cache entry; entries are reported even when expired."""
-    directory = target.home_path(".aws", "cli", "cache")
-    paths, error = json_files(directory)
-    if error is not None:
-        return [unreadable_file(SOURCE, directory, error, None)]
-    return [observe_file(path) for path in paths]
+    return collect_directory(SOURCE, target.home_path(".aws", "cli", "cache"), observe_document)
 
 
 def observe_file(path: Path) -> Observation:
     """Read one cache file; every failure is a CA702 on the returned observation."""
-    read = read_json_object(path)
-    if read.data is None:
-        return unreadable_file(SOURCE, path, read.error or "unreadable", read.mode)
-    return observe_document(read.data, **file_observation_base(path, read.mode))
+    return observe_json_file(SOURCE, path, observe_document)
 
 
 def observe_document(body: dict[str, Any], **base: Any) -> Observation:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -167,6 +168,26 @@ def unreadable_file(
     from credaudit.sources import unreadable
 
     return unreadable(source, str(path), reason, profile).model_copy(update={"file_mode": mode})
+
+
+def observe_json_file(source: str, path: Path, observe: Callable[..., Observation]) -> Observation:
+    """Read one JSON cache file and describe it with ``observe(body, origin=..., ...)``;
+    an unreadable or non-object file becomes a CA702 that still carries its mode."""
+    read = read_json_object(path)
+    if read.data is None:
+        return unreadable_file(source, path, read.error or "unreadable", read.mode)
+    return observe(read.data, **file_observation_base(path, read.mode))
+
+
+def collect_directory(
+    source: str, directory: Path, observe: Callable[..., Observation]
+) -> list[Observation]:
+    """Every ``*.json`` in a cache directory, one observation each (the three caches'
+    shared walk); a directory that exists but cannot be listed is one CA702."""
+    paths, error = json_files(directory)
+    if error is not None:
+        return [unreadable_file(source, directory, error, None)]
+    return [observe_json_file(source, path, observe) for path in paths]
 
 
 def problem(origin: object, reason: str) -> Problem:

@@ -15,13 +15,11 @@ from typing import Any
 
 from credaudit.model import Observation, Problem
 from credaudit.sources.jsonfile import (
-    file_observation_base,
+    collect_directory,
     instant,
-    json_files,
+    observe_json_file,
     problem,
-    read_json_object,
     text,
-    unreadable_file,
 )
 from credaudit.target import Target
 
@@ -37,19 +35,18 @@ def sso_token_cache_key(name_or_start_url: str) -> str:
 
 
 def collect(target: Target) -> list[Observation]:
-    directory = target.home_path(".aws", "sso", "cache")
-    paths, error = json_files(directory)
-    if error is not None:
-        return [unreadable_file(TOKEN_SOURCE, directory, error, None)]
     now = target.clock.now()
-    return [observe_file(path, now) for path in paths]
+    return collect_directory(
+        TOKEN_SOURCE,
+        target.home_path(".aws", "sso", "cache"),
+        lambda body, **base: observe_document(body, now, **base),
+    )
 
 
 def observe_file(path: Path, now: datetime) -> Observation:
-    read = read_json_object(path)
-    if read.data is None:
-        return unreadable_file(TOKEN_SOURCE, path, read.error or "unreadable", read.mode)
-    return observe_document(read.data, now, **file_observation_base(path, read.mode))
+    return observe_json_file(
+        TOKEN_SOURCE, path, lambda body, **base: observe_document(body, now, **base)
+    )
 
 
 def observe_document(body: dict[str, Any], now: datetime, **base: Any) -> Observation:
