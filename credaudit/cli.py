@@ -79,7 +79,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 @cli.result_callback()
 @click.pass_context
-def _exit_with(ctx: click.Context, rc: Any, **_: Any) -> None:
+def _exit_with(ctx: click.Context, /, rc: Any, **_: Any) -> None:
     """Subcommands return their exit code; exit with it here so that every caller (the
     console script, ``python -m``, click's test runner) sees the same code."""
     if isinstance(rc, int) and rc:

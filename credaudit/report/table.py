@@ -137,7 +137,6 @@ def render(report: ScanReport, color: bool = False) -> str:
     s = report.summary
     counts = ", ".join(f"{n} {sev}" for sev, n in s.by_severity.items() if n)
     verdict = "FAIL" if s.failed else "ok"
-    out.append(
-        f"\n{s.findings} finding(s){': ' + counts if counts else ''}; fail-on {s.fail_on.value}: {verdict}\n"
-    )
+    listed = f": {counts}" if counts else ""
+    out.append(f"\n{s.findings} finding(s){listed}; fail-on {s.fail_on.value}: {verdict}\n")
     return "".join(out)
