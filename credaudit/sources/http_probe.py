@@ -302,6 +302,21 @@ def run_concurrently(
     return results
 
 
+_CONTAINER_VARS = ("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI")
+
+
+def _late_for(target: Target) -> Callable[[str, str], list[Observation]]:
+    """The stand-in for a probe that did not finish: a failure, except for a container
+    probe that had nothing to probe (no container variables), which reports nothing."""
+
+    def late(name: str, reason: str) -> list[Observation]:
+        if name == "container" and not any(v in target.env for v in _CONTAINER_VARS):
+            return []
+        return _late(name, reason)
+
+    return late
+
+
 def _late(name: str, reason: str) -> list[Observation]:
     source = {v: k for k, v in PROBE_NAMES.items()}[name]
     return [
@@ -331,7 +346,7 @@ def _run_network_sources(
     jobs: dict[str, Callable[[], list[Observation]]] = {}
     for name, probe in probes.items():
         jobs[name] = lambda probe=probe: probe(target, deadline)  # type: ignore[misc]
-    return run_concurrently(jobs, deadline, _late)
+    return run_concurrently(jobs, deadline, _late_for(target))
 
 
 _lock = threading.Lock()
@@ -386,7 +401,7 @@ def network_observations(target: Target, name: str) -> list[Observation]:
         parts = entry[1].result(timeout=target.probe_timeout.total_seconds() + 1.0)
     except Exception as exc:  # a run that overstays or breaks costs only its own parts
         reason = "deadline passed" if isinstance(exc, TimeoutError) else type(exc).__name__
-        return _late(name, reason)
+        return _late_for(target)(name, reason)
     return parts.get(name, [])
 
 

@@ -547,3 +547,50 @@ def test_found_example_status_line_only() -> None:
     with serving(handle) as server:
         answer = request("GET", server.url, Deadline(2.0))
     assert answer.status == 200 and answer.body == b""
+
+
+def test_run_concurrently_gives_stuck_and_broken_jobs_their_fallback() -> None:
+    from credaudit.sources.http_probe import Deadline, run_concurrently
+
+    def stuck() -> str:
+        time.sleep(3)
+        return "late"
+
+    def broken() -> str:
+        raise ZeroDivisionError
+
+    start = time.monotonic()
+    results = run_concurrently(
+        {"ok": lambda: "ok", "broken": broken, "stuck": stuck},
+        Deadline(0.3),
+        lambda name, reason: f"{name}: {reason}",
+    )
+    assert time.monotonic() - start < 2.5
+    assert results == {
+        "ok": "ok",
+        "broken": "broken: internal error: ZeroDivisionError",
+        "stuck": "stuck: deadline passed",
+    }
+
+
+def test_a_broken_probe_costs_only_its_own_part(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from credaudit.sources import container
+
+    def boom(*_args: object) -> list[Observation]:
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr(container, "probe", boom)
+    with fake_imds(documents=[credentials_document(timedelta(hours=2))]) as (server, _):
+        home = make_home(tmp_path, {"AWS_EC2_METADATA_SERVICE_ENDPOINT": server.url}, now=now())
+        (obs,) = imds.collect(home.target)
+        assert container.collect(home.target) == []  # not configured: nothing to blame
+        configured = home.with_target(
+            env={**home.target.env, "AWS_CONTAINER_CREDENTIALS_FULL_URI": server.url}
+        )
+        imds.collect(configured.target)
+        (failed,) = container.collect(configured.target)
+    assert obs.details["probe"] == "ran"
+    assert failed.details["probe"] == "failed"
+    assert "RuntimeError" in str(failed.details["probe_detail"])
