@@ -9,11 +9,14 @@ by access key id so a million-line check costs one dict lookup per URL.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from datetime import datetime
 
 from credaudit.model import Observation
 from credaudit.target import Target
+
+logger = logging.getLogger(__name__)
 
 # Network sources, asked only when the target allows probes; absent modules are skipped.
 NETWORK_SOURCES = ("imds", "container")
@@ -40,4 +43,10 @@ def find_sessions(target: Target) -> dict[str, datetime]:
     names = list(SOURCE_MODULES)
     if target.network:
         names.extend(n for n in NETWORK_SOURCES if n not in names)
-    return session_index(collect_all(target, names))
+    observations: list[Observation] = []
+    for name in names:
+        try:
+            observations.extend(collect_all(target, (name,)))
+        except Exception:  # a source that cannot even be imported must not cost the check
+            logger.debug("session lookup: source %s failed", name, exc_info=True)
+    return session_index(observations)

@@ -168,3 +168,41 @@ def test_sigv4a_url_is_parsed_with_region_set() -> None:
     assert r.region == "us-east-1,us-west-2" and r.service == "s3"
     assert r.signature_valid is None and "SigV4A" in (r.signature_note or "")
     assert "CA307" not in codes(r)
+
+
+def test_session_index_keeps_the_earliest_expiry_and_skips_keyless() -> None:
+    from credaudit.model import Observation
+    from credaudit.presign.sessions import session_index
+
+    early, late = T0 + timedelta(hours=1), T0 + timedelta(hours=2)
+    index = session_index(
+        [
+            Observation(source="env", origin="env", access_key_id=TEMP_KEY, expires_at=late),
+            Observation(source="cli-cache", origin="f", access_key_id=TEMP_KEY, expires_at=early),
+            Observation(source="profiles", origin="p", access_key_id=LONG_KEY),
+            Observation(source="sso", origin="s", expires_at=early),
+        ]
+    )
+    assert index == {TEMP_KEY: early}
+
+
+def test_find_sessions_survives_a_source_that_fails_to_import(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from pathlib import Path, PurePosixPath
+
+    import credaudit.sources as sources
+    from credaudit.clock import Clock
+    from credaudit.presign.sessions import find_sessions
+    from credaudit.target import Target
+
+    def broken(name: str) -> object:
+        if name == "env":
+            raise ImportError("mid-edit")
+        return None
+
+    monkeypatch.setattr(sources, "_collector", broken)
+    target = Target(
+        root=Path("/nonexistent"), home=PurePosixPath("/h"), env={}, clock=Clock(T0), network=False
+    )
+    assert find_sessions(target) == {}
