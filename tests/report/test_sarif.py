@@ -70,13 +70,13 @@ def test_absolute_paths_become_file_uris_and_env_vars_logical_locations() -> Non
             finding(
                 "CA303",
                 location=Location(
-                    url="https://b.s3.amazonaws.com/k?X-Amz-Security-Token=SECRET", line=2
+                    url="https://b.s3.amazonaws.com/k?X-Amz-Security-Token=CANARYTOKEN7f3a", line=2
                 ),
             ),
         ]
     )
     text = sarif.render(report)
-    assert "SECRET" not in text
+    assert "CANARYTOKEN7f3a" not in text
     results = validate_sarif(text)["runs"][0]["results"]
     assert results[0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == (
         "file:///home/app/.aws/config"
