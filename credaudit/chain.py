@@ -215,29 +215,32 @@ class _Resolver:
                 if explicit:
                     continue
                 env = self.idx.global_.get("env")
-                yield ((method, _static_ok(env) if env is not None else None))
+                yield (method, _static_ok(env) if env is not None else None)
             elif method == "assume-role":
                 role = self.idx.get(profile, method)
-                yield ((method, self.assume_role(role, [profile]) if role else None))
+                yield (method, self.assume_role(role, [profile]) if role else None)
             elif method in PROFILE_METHODS:
-                yield ((method, self.profile_method(profile, method, explicit)))
+                yield (method, self.profile_method(profile, method, explicit))
             elif method in ("ec2-credentials-file", "boto-config"):
-                yield ((method, self.idx.global_.get(method)))
+                yield (method, self.idx.global_.get(method))
             elif method == "container-role":
+                # container.py reports only when AWS_CONTAINER_CREDENTIALS_* is set, and then
+                # botocore commits to this provider: a failed fetch raises, it never falls
+                # through. Not probed (--no-network) means "wins, outcome unknown".
                 container = self.idx.global_.get(method)
-                configured = (
-                    container is not None and container.details.get("probe") != "skipped-no-config"
-                )
-                if configured and not _has_creds(container):
-                    assert container is not None
-                    reason = container.details.get("probe_detail") or container.details.get(
-                        "failure"
+                if container is not None and not _has_creds(container):
+                    unprobed = container.details.get("probe") == "skipped" and not (
+                        container.details.get("failure")
                     )
-                    raise ChainError(f"container credentials endpoint failed: {reason}")
-                yield ((method, container if configured else None))
+                    if not unprobed:
+                        reason = container.details.get("probe_detail") or container.details.get(
+                            "failure"
+                        )
+                        raise ChainError(f"container credentials endpoint failed: {reason}")
+                yield (method, container)
             else:
                 imds = self.idx.global_.get(method)
-                yield ((method, imds if _has_creds(imds) else None))
+                yield (method, imds if _has_creds(imds) else None)
 
 
 def _attach_evidence(winner: Observation, idx: _Index) -> Observation:

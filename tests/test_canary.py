@@ -147,6 +147,7 @@ def _home(tmp_path: Path) -> tuple[Path, dict[str, str]]:
     env_file.write_text(
         f"HOME={home}\nAWS_ACCESS_KEY_ID=ASIAENVKEY0000000001\nAWS_SECRET_ACCESS_KEY={c['envsecret']}\n"
         f"AWS_SESSION_TOKEN={c['envtoken']}\nAWS_EC2_METADATA_DISABLED=true\n"
+        "AWS_EC2_METADATA_SERVICE_ENDPOINT=http://127.0.0.1:9/\n"
         f"AWS_LOGIN_CACHE_DIRECTORY={aws / 'login' / 'cache'}\n"
         "AWS_CONTAINER_CREDENTIALS_FULL_URI=http://127.0.0.1:9/creds\n"
         f"AWS_CONTAINER_AUTHORIZATION_TOKEN={c['containertoken']}\n"

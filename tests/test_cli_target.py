@@ -103,3 +103,30 @@ def test_colour_only_on_a_terminal_without_no_color(
     else:
         monkeypatch.setenv("NO_COLOR", no_color)
     assert options.color_enabled() is expected
+
+
+def test_a_source_that_fails_to_import_is_a_ca702_not_a_lost_scan(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import credaudit.sources as sources
+
+    real = sources.importlib.import_module
+
+    def broken(name: str, *args: object) -> object:
+        if name == "credaudit.sources.sso_cache":
+            raise ImportError("cannot import name 'x' from 'somedep'")
+        return real(name, *args)
+
+    monkeypatch.setattr(sources.importlib, "import_module", broken)
+    from credaudit.analysis.budget import Budget
+    from credaudit.scan import run_scan
+    from tests.helpers_home import make_home
+
+    home = make_home(
+        tmp_path,
+        env={"AWS_ACCESS_KEY_ID": "ASIAY34FZKBOKMUTVV7A", "AWS_SECRET_ACCESS_KEY": "s"},
+        network=False,
+    )
+    report = run_scan(home.target, Budget())
+    assert report.chain[0].resolved is not None  # the other sources still ran
+    assert any(f.code == "CA702" and "sso_cache" in f.message for f in report.findings)

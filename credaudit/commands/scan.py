@@ -66,9 +66,14 @@ def scan(fmt: str, fail_on: str, soft_fail: bool, **opts: Any) -> int:
       credaudit scan --root /mnt/image --home /home/app --format json
       credaudit scan --pid 4242 --at +2h
     """
+    target = build_target(**opts)
+    # Start the network probes before the heavier imports below, so their deadline overlaps
+    # the scan's own work instead of following it.
+    from credaudit.sources.http_probe import start_network_probes
+
+    start_network_probes(target)
     from credaudit.scan import run_scan
 
-    target = build_target(**opts)
     budget = build_budget(**opts)
     offset = uncertainty = None
     if opts.get("clock_check"):

@@ -49,10 +49,12 @@ def collect_all(target: Target, names: Iterable[str] = SOURCE_MODULES) -> list[O
     """Run every source against the target; an unexpected error in one becomes a CA702."""
     observations: list[Observation] = []
     for name in names:
-        collect = _collector(name)
-        if collect is None:
-            continue
         try:
+            # Inside the guard: a source that cannot even import (a broken optional
+            # dependency) costs only itself and is reported like a crash, as a CA702.
+            collect = _collector(name)
+            if collect is None:
+                continue
             observations.extend(collect(target))
         except Exception as exc:  # a bug in one source must not cost the whole scan
             logger.debug("source %s failed", name, exc_info=True)

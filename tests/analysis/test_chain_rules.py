@@ -103,3 +103,21 @@ def test_cli_cache_file_0644_is_ca701(tmp_path: Path) -> None:
     )
     report = run_scan(home.target, Budget())
     assert any(f.code == "CA701" and f.subject == str(path) for f in report.findings)
+
+
+def test_unprobed_container_endpoint_wins_without_an_error(tmp_path: Path) -> None:
+    """--no-network: botocore would commit to the container provider; we cannot tell whether
+    its fetch works, so it wins with an unknown expiry instead of failing or falling through."""
+    home = make_home(
+        tmp_path,
+        env={
+            "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": "/v2/credentials/abc",
+            "AWS_EC2_METADATA_DISABLED": "true",
+        },
+        network=False,
+    )
+    report = run_scan(home.target, Budget())
+    [entry] = report.chain
+    assert entry.resolved is not None and entry.resolved.source == "container-role"
+    assert entry.error is None
+    assert "CA403" not in {f.code for f in report.findings}
