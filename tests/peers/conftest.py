@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -18,19 +17,8 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-
-
-def peer_missing(reason: str) -> None:
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"peer unavailable under CI: {reason}")
-    pytest.skip(reason)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.peers.peer_util import REPO, free_port
+from tests.peers.peer_util import require_peer as peer_missing
 
 
 def scrubbed_env(**extra: str) -> dict[str, str]:
