@@ -8,7 +8,6 @@ memory stays flat.  ``table`` and ``json`` need every row before printing, so th
 
 from __future__ import annotations
 
-import json
 import sys
 from collections import Counter
 from collections.abc import Iterator
@@ -163,15 +162,7 @@ def url(
     threshold = Severity(fail_on)
     try:
         if fmt == "jsonl":
-            failed = False
-            write = sys.stdout.write
-            encode = json.JSONEncoder(ensure_ascii=False).encode
-            failing = {s for s in Severity if s.at_least(threshold)}
-            for result in results:
-                write(encode(result.to_dict()) + "\n")
-                if not failed:
-                    failed = any(f.severity in failing for f in result.findings)
-            sys.stdout.flush()
+            failed = _write_jsonl(results, threshold)
             return 0 if soft_fail or not failed else 1
         collected = list(results)
     finally:
@@ -188,6 +179,31 @@ def url(
 
         click.echo(url_table.render(report, color=color_enabled()), nl=False)
     return exit_code(report.findings, fail_on, soft_fail)
+
+
+_BATCH = 512  # lines per write: fewer calls into the text layer, memory still flat
+
+
+def _write_jsonl(results: Iterator[Any], threshold: Severity) -> bool:
+    """Stream one JSON object per result; True when a finding reaches ``threshold``."""
+    failed = False
+    write = sys.stdout.write
+    failing = {s for s in Severity if s.at_least(threshold)}
+    batch: list[str] = []
+    append = batch.append
+    for result in results:
+        append(result.to_json())
+        if not failed and result.findings:
+            failed = any(f.severity in failing for f in result.findings)
+        if len(batch) >= _BATCH:
+            batch.append("")
+            write("\n".join(batch))
+            batch.clear()
+    if batch:
+        batch.append("")
+        write("\n".join(batch))
+    sys.stdout.flush()
+    return failed
 
 
 def build_report(results: list[Any], target: Target, budget: Any, fail_on: str) -> Any:

@@ -9,6 +9,8 @@ otherwise pay for the same pydantic object a million times.
 
 from __future__ import annotations
 
+import json
+import json.encoder
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -24,6 +26,8 @@ from credaudit.presign.parse import ParsedUrl
 from credaudit.presign.verify import Verdict
 
 MAX_ECHO = 2048
+_ENCODE = json.JSONEncoder(ensure_ascii=False).encode
+_ENCODE_STR = json.encoder.encode_basestring  # what _ENCODE does for a str, minus dispatch
 _INVALID_CODES = frozenset({"CA305", "CA307", "CA308"})
 
 
@@ -78,6 +82,26 @@ class UrlResult:
     signed_method: str | None = None
     signature_note: str | None = None
     findings: list[Finding] = field(default_factory=list)
+    # Shared with every result of the same verdict (see ``analyze``): the JSON of the fields
+    # after ``url``, rendered once by ``to_json``.  A result is a record: its fields are not
+    # meant to change after ``analyze`` built it.
+    _tail: list[str | None] | None = field(default=None, init=False, repr=False, compare=False)
+
+    def to_json(self) -> str:
+        """``to_dict()`` as one compact-separator-free JSON line (``json.dumps`` spacing,
+        non-ASCII kept): equal to ``_ENCODE(self.to_dict())``, but the part every result of
+        one verdict shares is encoded once."""
+        shared = self._tail
+        if shared is None:
+            return _ENCODE(self.to_dict())
+        tail = shared[0]
+        if tail is None:
+            whole = self.to_dict()
+            del whole["line"], whole["url"]
+            tail = shared[0] = _ENCODE(whole)[1:]
+        line = "null" if self.line is None else str(self.line)
+        url = "null" if self.url is None else _ENCODE_STR(self.url)
+        return f'{{"line": {line}, "url": {url}, {tail}'
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form (same keys as ``UrlResultModel``), built without pydantic."""
@@ -111,6 +135,32 @@ def malformed(line: int | None, message: str) -> UrlResult:
     return UrlResult(line=line, findings=[_finding("CA307", subject, message)])
 
 
+# (parsed.shape, now, session expiry, verdict) → (budget, the result's fields but line and
+# url, findings, [JSON tail or None]).  The budget is compared by identity: one run uses one.
+_Shared = tuple[
+    str | None,  # algorithm
+    str | None,  # access_key_id (masked)
+    KeyKind,
+    str | None,  # account_id
+    str | None,  # region
+    str | None,  # service
+    str | None,  # host
+    str | None,  # addressing_style
+    datetime | None,  # signed_at
+    datetime | None,  # expires_at
+    datetime | None,  # session_expires_at
+    datetime | None,  # effective_expires_at
+    int | None,  # remaining_seconds
+    str,  # status
+    bool | None,  # signature_valid
+    str | None,  # signed_method
+    str | None,  # signature_note
+]
+_Entry = tuple[Budget, _Shared, tuple[Finding, ...], list[str | None]]
+_verdicts: dict[tuple[object, ...], _Entry] = {}
+_CACHE_LIMIT = 4096
+
+
 def analyze(
     parsed: ParsedUrl,
     *,
@@ -121,7 +171,67 @@ def analyze(
     verdict: Verdict | None = None,
     line: int | None = None,
 ) -> UrlResult:
-    """Apply CA301–CA309 to one parsed URL at ``now`` against ``budget``."""
+    """Apply CA301–CA309 to one parsed URL at ``now`` against ``budget``.
+
+    URLs that share a shape (everything but path and signature, see ``parse``) and a session
+    get the same verdict, so it is worked out once and copied: bulk input repeats shapes."""
+    akid = parsed.access_key_id
+    session = session_expires if akid else None
+    if session is None and sessions and akid:
+        session = sessions.get(akid)
+    shape = parsed.shape
+    if shape is None:
+        return _judge(parsed, now, budget, session, verdict, line)
+    key = (shape, now, session, verdict)
+    entry = _verdicts.get(key)
+    if entry is None or entry[0] is not budget:
+        result = _judge(parsed, now, budget, session, verdict, line)
+        if len(_verdicts) >= _CACHE_LIMIT:
+            _verdicts.clear()
+        _verdicts[key] = (budget, _shared_fields(result), tuple(result.findings), [None])
+        return result
+    echo = parsed.elided or ""
+    result = UrlResult(
+        line,
+        echo if len(echo) <= MAX_ECHO else echo[:MAX_ECHO] + "…",
+        *entry[1],
+        list(entry[2]),
+    )
+    result._tail = entry[3]
+    return result
+
+
+def _shared_fields(result: UrlResult) -> _Shared:
+    """The fields between ``url`` and ``findings``, in declaration order."""
+    return (
+        result.algorithm,
+        result.access_key_id,
+        result.key_kind,
+        result.account_id,
+        result.region,
+        result.service,
+        result.host,
+        result.addressing_style,
+        result.signed_at,
+        result.expires_at,
+        result.session_expires_at,
+        result.effective_expires_at,
+        result.remaining_seconds,
+        result.status,
+        result.signature_valid,
+        result.signed_method,
+        result.signature_note,
+    )
+
+
+def _judge(  # noqa: PLR0917 - private, called positionally on the hot path
+    parsed: ParsedUrl,
+    now: datetime,
+    budget: Budget,
+    session: datetime | None,
+    verdict: Verdict | None,
+    line: int | None,
+) -> UrlResult:
     akid = parsed.access_key_id
     masked, kind, account = _key_facts(akid)
     result = UrlResult(
@@ -146,9 +256,6 @@ def analyze(
         findings.append(_finding(code, subject, message))
 
     temporary = kind is KeyKind.TEMPORARY or parsed.has_token
-    session = session_expires if akid else None
-    if session is None and sessions and akid:
-        session = sessions.get(akid)
     result.session_expires_at = session
 
     nominal = parsed.expires_at
