@@ -21,6 +21,8 @@ def evaluate(ctx: ScanContext) -> list[Finding]:
     for entry in ctx.chain:
         if entry.resolved is None:
             reason = entry.error or "no provider in botocore's chain returns credentials"
+            if not ctx.target.network and entry.error is None:
+                reason += " (the metadata and container endpoints were not probed: --no-network)"
             findings.append(
                 make_finding(
                     "CA403",

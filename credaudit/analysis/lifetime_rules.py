@@ -63,7 +63,46 @@ def evaluate(ctx: ScanContext) -> list[Finding]:
         else:
             findings.extend(_static(ctx, who))
     findings.extend(_shadowed_role_config(ctx))
+    for profile, winner in ctx.winners.items():
+        findings.extend(_url_ttl(ctx, _Subject(profile, winner)))
     return findings
+
+
+def _url_ttl(ctx: ScanContext, who: _Subject) -> list[Finding]:
+    """CA301: presigned URLs promised for ``url_ttl`` but signed by these credentials.
+
+    A URL dies with the session that signed it.  A static credential's session ends at its
+    expiry; a refreshable one is only guaranteed botocore's 600 s mandatory floor when it
+    signs, so a longer promise can be broken (medium) rather than will be (high).
+    """
+    ttl = ctx.budget.url_ttl
+    obs = who.obs
+    if ttl <= ZERO:
+        return []
+    if not obs.refreshable:
+        if obs.expires_at is None or obs.key_kind.value != "temporary":
+            return []
+        left = obs.expires_at - ctx.now
+        if left >= ttl:
+            return []
+        return [
+            who.finding(
+                "CA301",
+                f"URLs promised for {_fmt(ttl)} but signed now by {obs.source} from {obs.origin} "
+                f"die with its session in {_fmt(max(left, ZERO))}, with ExpiredToken",
+            )
+        ]
+    if ttl <= MANDATORY_REFRESH:
+        return []  # within the floor every refreshable source keeps the promise
+    return [
+        who.finding(
+            "CA301",
+            f"URLs promised for {_fmt(ttl)} and signed by refreshable {obs.source} credentials "
+            f"from {obs.origin} can be signed with as little as {_fmt(MANDATORY_REFRESH)} of "
+            "session left (botocore refreshes only then), and die with that session",
+            severity=Severity.MEDIUM,
+        )
+    ]
 
 
 def _shadowed_role_config(ctx: ScanContext) -> list[Finding]:

@@ -254,3 +254,17 @@ def test_expired_web_identity_token_is_ca108_critical(tmp_path: Path) -> None:
     )
     [f] = [f for f in scan(home) if f.code == "CA108"]
     assert f.severity is Severity.CRITICAL
+
+
+@pytest.mark.parametrize(("ttl", "fires"), [(3599, False), (3601, True)])
+def test_url_ttl_against_a_static_session(tmp_path: Path, ttl: int, fires: bool) -> None:
+    found = scan(env_home(tmp_path, timedelta(hours=1)), url_ttl=timedelta(seconds=ttl))
+    assert any(f.code == "CA301" and f.severity is Severity.HIGH for f in found) is fires
+
+
+@pytest.mark.parametrize(("ttl", "fires"), [(600, False), (601, True)])
+def test_url_ttl_against_a_refreshable_role_is_medium(
+    tmp_path: Path, ttl: int, fires: bool
+) -> None:
+    found = scan(role_home(tmp_path), url_ttl=timedelta(seconds=ttl))
+    assert any(f.code == "CA301" and f.severity is Severity.MEDIUM for f in found) is fires
