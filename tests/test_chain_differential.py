@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -179,14 +179,21 @@ def _botocore(env: dict[str, str], explicit: str | None) -> str:
         os.environ.update(saved)
 
 
-def _credaudit(env: dict[str, str], explicit: str | None, home: Path) -> tuple[str, str | None]:
+def _credaudit(
+    env: dict[str, str],
+    explicit: str | None,
+    home: Path,
+    network: bool = False,
+    probe_timeout: timedelta = timedelta(seconds=1),
+) -> tuple[str, str | None]:
     target = Target(
         root=Path("/"),
         home=PurePosixPath(str(home)),
         env=env,
         clock=Clock(datetime(2026, 11, 22, 4, 0, tzinfo=UTC)),
         profile=explicit,
-        network=False,
+        network=network,
+        probe_timeout=probe_timeout,
     )
     entry = run_scan(target, Budget()).chain[0]
     if entry.resolved is not None:
