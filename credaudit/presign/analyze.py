@@ -22,7 +22,7 @@ from credaudit.analysis.rules import make_finding
 from credaudit.durations import format_duration
 from credaudit.keys import account_from_key, key_kind, mask_key
 from credaudit.model import Finding, KeyKind
-from credaudit.presign.parse import ParsedUrl
+from credaudit.presign.parse import ParsedUrl, fast_shape
 from credaudit.presign.verify import Verdict
 
 MAX_ECHO = 2048
@@ -58,6 +58,17 @@ def iso(instant: datetime | None) -> str | None:
     return None if instant is None else instant.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+class Tail:
+    """The JSON of one verdict's fields after ``url`` (``"algorithm": …}``), as text and as
+    UTF-8, rendered once and shared by every result of that verdict."""
+
+    __slots__ = ("data", "text")
+
+    def __init__(self) -> None:
+        self.text: str | None = None
+        self.data: bytes | None = None
+
+
 @dataclass(slots=True)
 class UrlResult:
     """One URL's verdict.  Holds no secret: the key id only masked, the URL only elided."""
@@ -85,7 +96,7 @@ class UrlResult:
     # Shared with every result of the same verdict (see ``analyze``): the JSON of the fields
     # after ``url``, rendered once by ``to_json``.  A result is a record: its fields are not
     # meant to change after ``analyze`` built it.
-    _tail: list[str | None] | None = field(default=None, init=False, repr=False, compare=False)
+    _tail: Tail | None = field(default=None, init=False, repr=False, compare=False)
 
     def to_json(self) -> str:
         """``to_dict()`` as one compact-separator-free JSON line (``json.dumps`` spacing,
@@ -94,11 +105,11 @@ class UrlResult:
         shared = self._tail
         if shared is None:
             return _ENCODE(self.to_dict())
-        tail = shared[0]
+        tail = shared.text
         if tail is None:
             whole = self.to_dict()
             del whole["line"], whole["url"]
-            tail = shared[0] = _ENCODE(whole)[1:]
+            tail = shared.text = _ENCODE(whole)[1:]
         line = "null" if self.line is None else str(self.line)
         url = "null" if self.url is None else _ENCODE_STR(self.url)
         return f'{{"line": {line}, "url": {url}, {tail}'
@@ -156,7 +167,7 @@ _Shared = tuple[
     str | None,  # signed_method
     str | None,  # signature_note
 ]
-_Entry = tuple[Budget, _Shared, tuple[Finding, ...], list[str | None]]
+_Entry = tuple[Budget, _Shared, tuple[Finding, ...], Tail]
 _verdicts: dict[tuple[object, ...], _Entry] = {}
 _CACHE_LIMIT = 4096
 
@@ -188,7 +199,9 @@ def analyze(
         result = _judge(parsed, now, budget, session, verdict, line)
         if len(_verdicts) >= _CACHE_LIMIT:
             _verdicts.clear()
-        _verdicts[key] = (budget, _shared_fields(result), tuple(result.findings), [None])
+        entry = (budget, _shared_fields(result), tuple(result.findings), Tail())
+        _verdicts[key] = entry
+        result._tail = entry[3]
         return result
     echo = parsed.elided or ""
     result = UrlResult(
@@ -199,6 +212,48 @@ def analyze(
     )
     result._tail = entry[3]
     return result
+
+
+def reuse(
+    text: str,
+    *,
+    now: datetime,
+    budget: Budget,
+    sessions: Mapping[str, datetime] | None,
+    session_expires: datetime | None,
+    line: int | None,
+) -> UrlResult | None:
+    """``analyze(parse(text), ...)`` without parsing, when the stripped ``text`` has a shape
+    whose unverified verdict is cached; None otherwise.  ``inspect`` tries this first."""
+    found = fast_shape(text)
+    if found is None:
+        return None
+    shape, q = found
+    template = shape[0]
+    akid = template.fields[1]
+    session = session_expires if akid else None
+    if session is None and sessions and akid:
+        session = sessions.get(akid)
+    entry = _verdicts.get((shape, now, session, None))
+    if entry is None or entry[0] is not budget:
+        return None
+    echo = f"{text[:q]}?{template.elided}"
+    result = UrlResult(
+        line,
+        echo if len(echo) <= MAX_ECHO else echo[:MAX_ECHO] + "…",
+        *entry[1],
+        list(entry[2]),
+    )
+    result._tail = entry[3]
+    return result
+
+
+def cached_verdict(
+    shape: tuple[object, ...], now: datetime, budget: Budget, session: datetime | None
+) -> _Entry | None:
+    """The verdict ``analyze`` already reached for this shape (unverified), if any."""
+    entry = _verdicts.get((shape, now, session, None))
+    return entry if entry is not None and entry[0] is budget else None
 
 
 def _shared_fields(result: UrlResult) -> _Shared:

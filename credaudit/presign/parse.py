@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
+from json.encoder import encode_basestring
 from urllib.parse import unquote
 
 from credaudit.keys import mask_key
@@ -502,7 +503,7 @@ _CACHE_LIMIT = 2048
 class _Template:
     """What a query head says, parsed once: copied field by field into each URL's result."""
 
-    __slots__ = ("elided", "fields", "items", "params", "problems", "sigv4", "v4")
+    __slots__ = ("elided", "elided_json", "fields", "items", "params", "problems", "sigv4", "v4")
 
     def __init__(self, head: str) -> None:
         stand_in = _parse_full(f"https://h/?{head}{_SIG_SEP}{_PLACEHOLDER}")
@@ -528,6 +529,9 @@ class _Template:
         # junk queries take the full path.
         self.v4 = "X-Amz-Algorithm" in self.params or "X-Amz-Credential" in self.params
         self.elided = (stand_in.elided or "")[len("https://h/?") :]
+        # The same as a JSON string body, UTF-8: JSON escapes character by character, so a
+        # line's URL is its own escaped origin and path followed by these bytes.
+        self.elided_json = encode_basestring(self.elided)[1:-1].encode("utf-8", "surrogatepass")
         # The stand-in's problems never depend on its host or its (well-formed) signature.
         self.problems = tuple(stand_in.problems)
 
@@ -552,8 +556,9 @@ def _origin(prefix: str) -> tuple[str, str] | None:
     return answer
 
 
-def _parse_fast(url: str) -> ParsedUrl | None:
-    text = url.strip()
+def _locate(text: str) -> tuple[_Template, str, str, int, int, int] | None:
+    """(template, scheme, host, "?" index, "&X-Amz-Signature=" index, path index) when the
+    stripped ``text`` suits the fast path, else None."""
     q = text.find("?")
     s = text.rfind(_SIG_SEP)
     if q < 0 or s < q or "#" in text or text.find("&", s + 1) >= 0:
@@ -572,10 +577,52 @@ def _parse_fast(url: str) -> ParsedUrl | None:
         template = _templates[head] = _Template(head)
     if not template.v4:
         return None
+    return template, origin[0], origin[1], q, s, slash
+
+
+def fast_shape(text: str) -> tuple[tuple[_Template, str, bool], int] | None:
+    """(shape, index of "?") of a stripped URL without building a ParsedUrl, or None when
+    it needs the full parser.  The shape is (template, host, signature malformed): what a
+    renderer keys reused verdicts on.  ``_locate`` inlined: this runs once per bulk line."""
+    q = text.find("?")
+    s = text.rfind(_SIG_SEP)
+    if q < 0 or s < q or "#" in text:
+        return None
+    slash = text.find("/", text.find("://") + 3)
+    if slash < 0 or slash > q:
+        return None
+    origin = _origins.get(text[:slash]) or _origin(text[:slash])
+    if origin is None:
+        return None
+    template = _templates.get(text[q + 1 : s])
+    if template is None or not template.v4:
+        return None if template is not None else _slow_shape(text)
+    if template.sigv4 and _HEX64.fullmatch(text, s + len(_SIG_SEP)) is not None:
+        return (template, origin[1], False), q  # a well-formed signature has no "&"
+    if text.find("&", s + 1) >= 0:
+        return None
+    malformed = template.sigv4 and _HEX64.fullmatch(text, s + len(_SIG_SEP)) is None
+    return (template, origin[1], malformed), q
+
+
+def _slow_shape(text: str) -> tuple[tuple[_Template, str, bool], int] | None:
+    """``fast_shape`` for the first URL of a query head: goes through ``_locate``."""
+    located = _locate(text)
+    if located is None:
+        return None
+    template, _, host, q, s, _ = located
+    malformed = template.sigv4 and _HEX64.fullmatch(text, s + len(_SIG_SEP)) is None
+    return (template, host, malformed), q
+
+
+def _parse_fast(url: str) -> ParsedUrl | None:
+    text = url.strip()
+    located = _locate(text)
+    if located is None:
+        return None
+    template, scheme, host, q, s, slash = located
     signature = text[s + len(_SIG_SEP) :]
-    scheme, host = origin
-    path = text[slash:q]
-    result = ParsedUrl(url, scheme, host, path, text[q + 1 :])
+    result = ParsedUrl(url, scheme, host, text[slash:q], text[q + 1 :])
     (
         result.algorithm,
         result.access_key_id,

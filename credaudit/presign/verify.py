@@ -41,6 +41,7 @@ _SPACES = re.compile(r"\s+")
 _KEY_CACHE_LIMIT = 4096
 _key_cache: dict[tuple[str, str, str, str], _Signer] = {}
 _item_cache: dict[str, tuple[str, str]] = {}
+_query_cache: dict[tuple[object, bool], str] = {}
 _SIGNATURE_ITEM = "X-Amz-Signature="
 _TOKEN_ITEMS = tuple(f"{name}=" for name in TOKEN_PARAMS)
 
@@ -131,6 +132,20 @@ def canonical_query(items: Sequence[str], *, skip_token: bool = False) -> str:
         encoded.append(_encode_item(item))
     encoded.sort()
     return "&".join([f"{k}={v}" for k, v in encoded])
+
+
+def _shared_query(parsed: ParsedUrl, skip_token: bool) -> str:
+    """The canonical query, once per query head: URLs of one shape (see ``parse``) differ
+    only in the signature, which the canonical query leaves out."""
+    if parsed.shape is None:
+        return canonical_query(parsed.items, skip_token=skip_token)
+    key = (parsed.shape[0], skip_token)
+    query = _query_cache.get(key)
+    if query is None:
+        if len(_query_cache) >= _KEY_CACHE_LIMIT:
+            _query_cache.clear()
+        query = _query_cache[key] = canonical_query(parsed.items, skip_token=skip_token)
+    return query
 
 
 def _remove_dot_segments(path: str) -> str:
@@ -295,7 +310,7 @@ def _verify_v4(
         variants.append(True)
     expected = parsed.signature
     for skip_token in variants:
-        query = canonical_query(parsed.items, skip_token=skip_token)
+        query = _shared_query(parsed, skip_token)
         for payload, candidate in itertools.product(payloads, methods):
             creq = f"{candidate}\n{path}\n{query}\n{header_block}\n{signed_names}\n{payload}"
             to_sign = (
