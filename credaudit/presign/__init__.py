@@ -50,6 +50,7 @@ __all__ = [
 
 MAX_LINE = 64 * 1024  # real presigned URLs are a few KB; a line beyond this is not one
 _CHUNK = 64 * 1024
+_KNOWN_LIMIT = 512
 _DEFAULT_BUDGET = Budget()  # frozen: one shared instance lets verdicts be reused
 
 
@@ -210,6 +211,8 @@ def render_jsonl(
                 if facts is None:
                     facts = job.facts(shape, failing)
                     if facts is not None:
+                        if len(known) >= _KNOWN_LIMIT:
+                            known.clear()  # shapes keep query templates alive: stay small
                         known[shape] = facts
                 if facts is not None and q + 1 + facts[3] <= MAX_ECHO:
                     origin = _ENCODE_STR(text[:q])[:-1].encode("utf-8", "surrogateescape")

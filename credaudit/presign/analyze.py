@@ -169,7 +169,7 @@ _Shared = tuple[
 ]
 _Entry = tuple[Budget, _Shared, tuple[Finding, ...], Tail]
 _verdicts: dict[tuple[object, ...], _Entry] = {}
-_CACHE_LIMIT = 4096
+_CACHE_LIMIT = 512  # keys hold query templates (see parse._CACHE_LIMIT)
 
 
 def analyze(

@@ -497,7 +497,9 @@ def _addressing(result: ParsedUrl) -> None:
 
 _SIG_SEP = "&X-Amz-Signature="
 _PLACEHOLDER = "0" * 64
-_CACHE_LIMIT = 2048
+# Small on purpose: the working set of bulk input is the last few seconds' heads (~1 KB of
+# token each), and templates are also kept alive by the verdict caches that key on them.
+_CACHE_LIMIT = 256
 
 
 class _Template:

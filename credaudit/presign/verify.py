@@ -39,6 +39,7 @@ _BAD_ESCAPE = re.compile(r"%(?![0-9A-F]{2})")
 _SAFE_PATH = re.compile(r"[A-Za-z0-9\-_.~%/]*")
 _SPACES = re.compile(r"\s+")
 _KEY_CACHE_LIMIT = 4096
+_QUERY_CACHE_LIMIT = 256  # ~1 KB a query, keyed by (and holding) a query template
 _key_cache: dict[tuple[str, str, str, str], _Signer] = {}
 _item_cache: dict[str, tuple[str, str]] = {}
 _query_cache: dict[tuple[object, bool], str] = {}
@@ -142,7 +143,7 @@ def _shared_query(parsed: ParsedUrl, skip_token: bool) -> str:
     key = (parsed.shape[0], skip_token)
     query = _query_cache.get(key)
     if query is None:
-        if len(_query_cache) >= _KEY_CACHE_LIMIT:
+        if len(_query_cache) >= _QUERY_CACHE_LIMIT:
             _query_cache.clear()
         query = _query_cache[key] = canonical_query(parsed.items, skip_token=skip_token)
     return query
