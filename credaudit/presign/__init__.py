@@ -10,6 +10,9 @@
 optional ``method``/``headers``) and yields one ``UrlResult`` per line, in order, holding
 nothing back: memory stays flat however long the input.  ``read_lines`` cuts a binary stream
 into bounded lines; a line longer than the bound is consumed and reported, not kept.
+``render_jsonl`` is ``inspect_stream`` rendered as JSON lines (UTF-8 bytes), the form
+``credaudit url --format jsonl`` writes: bulk lines that share a query head with an earlier
+line are rendered from cached pieces without building any object.
 """
 
 from __future__ import annotations
