@@ -181,7 +181,9 @@ def url(
     return exit_code(report.findings, fail_on, soft_fail)
 
 
-_BATCH = 512  # lines per write: fewer calls into the text layer, memory still flat
+# Lines per write (~60 KB of typical output): few write calls, and a pipe reader still sees
+# results soon; a terminal gets every line as it is ready.
+_BATCH = 32
 
 
 def _write_jsonl(rendered: Iterator[tuple[bytes, bool]]) -> bool:
@@ -193,6 +195,8 @@ def _write_jsonl(rendered: Iterator[tuple[bytes, bool]]) -> bool:
     out = sys.stdout
     binary = getattr(out, "buffer", None)
     encoding = (getattr(out, "encoding", None) or "").lower().replace("-", "")
+    isatty = getattr(out, "isatty", None)
+    size = 1 if isatty is not None and isatty() else _BATCH
     if binary is None or encoding != "utf8":
         text_write = out.write
 
@@ -201,14 +205,20 @@ def _write_jsonl(rendered: Iterator[tuple[bytes, bool]]) -> bool:
 
     else:
         out.flush()
-        write = binary.write
+
+        def write(data: bytes) -> object:
+            written = binary.write(data)
+            if size == 1:
+                binary.flush()
+            return written
+
     batch: list[bytes] = []
     append = batch.append
     for line, failing in rendered:
         append(line)
         if failing:
             failed = True
-        if len(batch) >= _BATCH:
+        if len(batch) >= size:
             append(b"")
             write(b"\n".join(batch))
             batch.clear()
