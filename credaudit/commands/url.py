@@ -28,7 +28,7 @@ from credaudit.errors import InputError
 from credaudit.model import Location, Severity
 from credaudit.target import Target
 
-URL_FORMATS = ["table", "json", "jsonl"]
+URL_FORMATS = ["table", "json", "jsonl", "sarif", "junit", "github", "markdown"]
 
 
 def _secret(target: Target, env_var: str | None, profile: str | None) -> str:
@@ -173,11 +173,15 @@ def url(
         from credaudit.report import json as json_report
 
         click.echo(json_report.render(report), nl=False)
-    else:
+    elif fmt == "table":
         from credaudit.commands.options import color_enabled
         from credaudit.report import url_table
 
         click.echo(url_table.render(report, color=color_enabled()), nl=False)
+    else:
+        from credaudit.commands.scan import render_report
+
+        click.echo(render_report(report, fmt), nl=False)
     return exit_code(report.findings, fail_on, soft_fail)
 
 

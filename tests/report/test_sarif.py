@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from credaudit.model import Location, Severity
 from credaudit.presign.model import UrlReport
 from credaudit.report import sarif
@@ -128,3 +130,17 @@ def test_url_sarif_validates(tmp_path: Path) -> None:
     assert run["automationDetails"]["id"] == "credaudit/url/"
     assert "CA301" in {r["ruleId"] for r in run["results"]}
     assert {r["ruleId"] for r in run["results"]} == {f.code for f in report.findings}
+
+
+@pytest.mark.parametrize("fmt", ["sarif", "junit", "github", "markdown"])
+def test_url_command_speaks_every_ci_format_without_the_token(tmp_path: Path, fmt: str) -> None:
+    url = presign(token="TOKEN-ci-canary", expires=7200)
+    result = credaudit(
+        ["url", url, "--no-network", "--session-expires", "+20m", "--format", fmt],
+        bare_env(tmp_path),
+    )
+    assert "TOKEN-ci-canary" not in result.stdout + result.stderr
+    assert "CA301" in result.stdout
+    if fmt == "sarif":
+        run = validate_sarif(result.stdout)["runs"][0]
+        assert "CA301" in {r["ruleId"] for r in run["results"]}
