@@ -69,9 +69,10 @@ def scan(fmt: str, fail_on: str, soft_fail: bool, **opts: Any) -> int:
     target = build_target(**opts)
     # Start the network probes before the heavier imports below, so their deadline overlaps
     # the scan's own work instead of following it.
-    from credaudit.sources.http_probe import start_network_probes
+    if target.network:
+        from credaudit.sources.http_probe import start_network_probes
 
-    start_network_probes(target)
+        start_network_probes(target)
     from credaudit.scan import run_scan
 
     budget = build_budget(**opts)

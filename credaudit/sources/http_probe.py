@@ -14,11 +14,9 @@ own part of the result (``network_observations``).
 
 from __future__ import annotations
 
-import http.client
 import importlib
 import io
 import socket
-import ssl
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -114,6 +112,8 @@ class _BoundedReader(io.RawIOBase):
         view = memoryview(buffer).cast("B")
         view = view[: min(len(view), self._limit - self._used)]
         self._sock.settimeout(remaining)
+        import ssl  # only once a probe runs: --no-network scans never pay for it
+
         try:
             count = self._sock.recv_into(view)
         except TimeoutError:
@@ -206,6 +206,9 @@ def request(
     if method in ("PUT", "POST"):
         lines.append("Content-Length: 0")
     payload = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1", errors="replace")
+
+    import http.client  # only once a probe runs: --no-network scans never pay for it
+    import ssl
 
     sock = _connect(host, port, deadline)
     try:
