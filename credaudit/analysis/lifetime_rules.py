@@ -21,7 +21,7 @@ from credaudit.analysis.budget import MANDATORY_REFRESH, Budget
 from credaudit.analysis.context import ScanContext
 from credaudit.analysis.rules import make_finding
 from credaudit.durations import DurationError, format_duration, parse_instant
-from credaudit.model import Finding, Observation, Severity
+from credaudit.model import Finding, KeyKind, Observation, Severity
 
 STS_MIN = 900
 STS_MAX = 43200
@@ -80,7 +80,7 @@ def _url_ttl(ctx: ScanContext, who: _Subject) -> list[Finding]:
     if ttl <= ZERO:
         return []
     if not obs.refreshable:
-        if obs.expires_at is None or obs.key_kind.value != "temporary":
+        if obs.expires_at is None or obs.key_kind is not KeyKind.TEMPORARY:
             return []
         left = obs.expires_at - ctx.now
         if left >= ttl:
