@@ -14,9 +14,9 @@ would see, and it is a finding, not a crash.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from credaudit.model import ChainEntry, Observation, ResolvedSource, ShadowedSource
+from credaudit.model import ChainEntry, DetailValue, Observation, ResolvedSource, ShadowedSource
 from credaudit.sources.awsconfig import ProfileChoice
 
 PROFILE_METHODS = (
@@ -94,9 +94,9 @@ def _web_identity(idx: _Index, profile: str, explicit: bool) -> Observation | No
     env_obs = None if explicit else idx.global_.get("assume-role-with-web-identity")
     prof_obs = idx.get(profile, "assume-role-with-web-identity")
     assumerole = idx.get(profile, "assume-role")
-    profile_values: Mapping[str, object] = prof_obs.details if prof_obs else {}
+    profile_values: Mapping[str, DetailValue] = prof_obs.details if prof_obs else {}
 
-    def value(key: str) -> object:
+    def value(key: str) -> DetailValue:
         if env_obs is not None and key in env_obs.details:
             return env_obs.details[key]
         if key in profile_values:
@@ -119,16 +119,15 @@ def _web_identity(idx: _Index, profile: str, explicit: bool) -> Observation | No
         else prof_obs
     )
     assert base is not None
-    return base.model_copy(
-        update={
-            "profile": profile,
-            "details": {
-                **base.details,
-                "web_identity_token_file": str(token_file),
-                "role_arn": str(role_arn),
-                "role_session_name": value("role_session_name"),
-            },
-        }
+    return replace(
+        base,
+        profile=profile,
+        details={
+            **base.details,
+            "web_identity_token_file": str(token_file),
+            "role_arn": str(role_arn),
+            "role_session_name": value("role_session_name"),
+        },
     )
 
 
@@ -257,31 +256,29 @@ def _attach_evidence(winner: Observation, idx: _Index) -> Observation:
             continue
         for ev in idx.evidence:
             if ev.source == source and ev.details.get("cache_key") == key and ev.access_key_id:
-                return winner.model_copy(
-                    update={
-                        "access_key_id": ev.access_key_id,
-                        "access_key_masked": ev.access_key_masked,
-                        "account_id": ev.account_id or winner.account_id,
-                        "key_kind": ev.key_kind,
-                        "session_token_fingerprint": ev.session_token_fingerprint,
-                        "expires_at": ev.expires_at,
-                        "issued_at": ev.issued_at,
-                        "details": {**winner.details, "evidence": ev.origin},
-                    }
+                return replace(
+                    winner,
+                    access_key_id=ev.access_key_id,
+                    access_key_masked=ev.access_key_masked,
+                    account_id=ev.account_id or winner.account_id,
+                    key_kind=ev.key_kind,
+                    session_token_fingerprint=ev.session_token_fingerprint,
+                    expires_at=ev.expires_at,
+                    issued_at=ev.issued_at,
+                    details={**winner.details, "evidence": ev.origin},
                 )
     if winner.source == "custom-process":
         for ev in idx.evidence:
             if ev.source == "process-output" and ev.profile == winner.profile and ev.access_key_id:
-                return winner.model_copy(
-                    update={
-                        "access_key_id": ev.access_key_id,
-                        "access_key_masked": ev.access_key_masked,
-                        "account_id": ev.account_id,
-                        "key_kind": ev.key_kind,
-                        "expires_at": ev.expires_at,
-                        "refreshable": ev.refreshable,
-                        "details": {**winner.details, "evidence": ev.origin},
-                    }
+                return replace(
+                    winner,
+                    access_key_id=ev.access_key_id,
+                    access_key_masked=ev.access_key_masked,
+                    account_id=ev.account_id,
+                    key_kind=ev.key_kind,
+                    expires_at=ev.expires_at,
+                    refreshable=ev.refreshable,
+                    details={**winner.details, "evidence": ev.origin},
                 )
     return winner
 

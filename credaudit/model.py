@@ -1,26 +1,77 @@
 """The data that crosses stage boundaries: observations, resolutions, findings, reports.
 
-Everything here is a pydantic model so that the JSON output is the model's own dump and
-``credaudit schema`` can print its JSON Schema.  Secrets never enter these models: an
-observation holds the access key id (needed to decode the account and to match presigned
-URLs, and always rendered masked) and a *fingerprint* of the session token, never the
-secret key or the token itself.
+These are frozen standard-library dataclasses, not pydantic models: a table scan builds a few
+hundred of them and never needs validation, and importing pydantic and building its validators
+cost more than the whole rest of a scan (see docs/performance.md).  pydantic is still what
+turns them into JSON and a JSON Schema (``credaudit.report.json`` wraps them in a
+``TypeAdapter``), so the JSON output stays the models' own dump; the two small annotation
+classes below carry what pydantic needs (the instant format, field descriptions) and import it
+only when pydantic asks.
+
+Secrets never enter these models: an observation holds the access key id (needed to decode the
+account and to match presigned URLs, and always rendered masked) and a *fingerprint* of the
+session token, never the secret key or the token itself.
 """
 
 from __future__ import annotations
 
 import enum
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
-
 SCHEMA_VERSION = "1.0"
 
-Instant = Annotated[
-    datetime,
-    PlainSerializer(lambda v: v.strftime("%Y-%m-%dT%H:%M:%SZ"), return_type=str, when_used="json"),
-]
+
+def format_instant(value: datetime) -> str:
+    """The one instant format of every machine-readable output: whole seconds, ``Z``."""
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True)
+class _InstantJson:
+    """``Annotated`` marker: pydantic serialises the instant with ``format_instant`` in JSON."""
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: Any) -> Any:
+        from pydantic_core import core_schema
+
+        schema = handler(source)
+        schema["serialization"] = core_schema.plain_serializer_function_ser_schema(
+            format_instant, return_schema=core_schema.str_schema(), when_used="json"
+        )
+        return schema
+
+
+@dataclass(frozen=True)
+class Described:
+    """``Annotated`` marker: the field's description in the JSON Schema."""
+
+    text: str
+
+    def __get_pydantic_json_schema__(self, core_schema: Any, handler: Any) -> Any:
+        json_schema = dict(handler(core_schema))
+        json_schema["description"] = self.text
+        return json_schema
+
+
+@dataclass(frozen=True)
+class _MaskedJson:
+    """``Annotated`` marker: an access key id is dumped masked (``ASIA…VV7A``), never whole."""
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: Any) -> Any:
+        from pydantic_core import core_schema
+
+        from credaudit.keys import mask_key
+
+        schema = handler(source)
+        schema["serialization"] = core_schema.plain_serializer_function_ser_schema(
+            mask_key, return_schema=core_schema.str_schema()
+        )
+        return schema
+
+
+Instant = Annotated[datetime, _InstantJson()]
+DetailValue = str | int | float | bool | None
 
 
 class Severity(enum.StrEnum):
@@ -58,10 +109,9 @@ class KeyKind(enum.StrEnum):
     NONE = "none"  # the source holds no key itself (role config, SSO profile, ...)
 
 
-class Location(BaseModel):
+@dataclass(frozen=True, kw_only=True)
+class Location:
     """Where a finding comes from, so CI formats can point at it."""
-
-    model_config = ConfigDict(frozen=True)
 
     path: str | None = None
     line: int | None = None
@@ -69,31 +119,30 @@ class Location(BaseModel):
     url: str | None = None
 
 
-class Problem(BaseModel):
+@dataclass(frozen=True, kw_only=True)
+class Problem:
     """Something a source could not read or found wrong, turned into a finding by analysis."""
-
-    model_config = ConfigDict(frozen=True)
 
     code: str
     message: str
 
 
-class Observation(BaseModel):
+@dataclass(frozen=True, kw_only=True)
+class Observation:
     """One place credentials (or credential configuration) live, as one source saw it.
 
     ``source`` is botocore's provider ``METHOD`` name (``env``, ``assume-role``, ``sso``, ...)
     or, for material that is not itself a provider (caches, token files), a source-specific
     name such as ``cli-cache`` or ``sso-token``.  ``details`` holds source-specific facts the
     chain and the rules need (role ARN, duration, MFA serial, cache key, ...); values are plain
-    scalars and never secrets.
+    scalars and never secrets.  The full access key id is kept out of ``repr`` and dumped
+    masked: only its masked form is ever shown.
     """
-
-    model_config = ConfigDict(frozen=True)
 
     source: str
     origin: str
     profile: str | None = None
-    access_key_id: str | None = Field(default=None, exclude=True, repr=False)
+    access_key_id: Annotated[str, _MaskedJson()] | None = field(default=None, repr=False)
     access_key_masked: str | None = None
     account_id: str | None = None
     key_kind: KeyKind = KeyKind.NONE
@@ -103,59 +152,63 @@ class Observation(BaseModel):
     issued_at: Instant | None = None
     refreshable: bool = False
     location: Location | None = None
-    file_mode: int | None = Field(default=None, description="permission bits of the file read")
-    details: dict[str, str | int | float | bool | None] = Field(default_factory=dict)
+    file_mode: Annotated[int | None, Described("permission bits of the file read")] = None
+    details: dict[str, DetailValue] = field(default_factory=dict)
     problems: tuple[Problem, ...] = ()
 
 
-class CredentialView(BaseModel):
+@dataclass(kw_only=True)
+class CredentialView:
     """The report's per-credential row."""
 
     profile: str | None
     source: str
     origin: str
-    access_key_id: str | None = Field(description="masked access key id, e.g. ASIA…VV7A")
+    access_key_id: Annotated[str | None, Described("masked access key id, e.g. ASIA…VV7A")]
     account_id: str | None
     kind: KeyKind
     expires_at: Instant | None
     remaining_seconds: int | None
     refreshable: bool
     role_arn: str | None = None
-    budget_seconds: int | None = Field(
-        default=None, description="how long the budget needs this credential to live"
-    )
+    budget_seconds: Annotated[
+        int | None, Described("how long the budget needs this credential to live")
+    ] = None
 
 
-class ResolvedSource(BaseModel):
+@dataclass(kw_only=True)
+class ResolvedSource:
     source: str
     origin: str
     refreshable: bool
     expires_at: Instant | None = None
 
 
-class ShadowedSource(BaseModel):
+@dataclass(kw_only=True)
+class ShadowedSource:
     source: str
     origin: str
     reason: str
 
 
-class ChainEntry(BaseModel):
+@dataclass(kw_only=True)
+class ChainEntry:
     """Which source botocore would use for one profile, and what it hides."""
 
     profile: str
-    explicit_profile: bool = Field(
-        description="the profile was chosen explicitly (--profile), which drops the env provider"
-    )
+    explicit_profile: Annotated[
+        bool,
+        Described("the profile was chosen explicitly (--profile), which drops the env provider"),
+    ]
     resolved: ResolvedSource | None
-    shadowed: list[ShadowedSource] = Field(default_factory=list)
-    error: str | None = Field(
-        default=None, description="why botocore would fail to load credentials for this profile"
-    )
+    shadowed: list[ShadowedSource] = field(default_factory=list)
+    error: Annotated[
+        str | None, Described("why botocore would fail to load credentials for this profile")
+    ] = None
 
 
-class Finding(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
+@dataclass(frozen=True, kw_only=True)
+class Finding:
     code: str
     severity: Severity
     title: str
@@ -166,7 +219,8 @@ class Finding(BaseModel):
     location: Location | None = None
 
 
-class BudgetView(BaseModel):
+@dataclass(kw_only=True)
+class BudgetView:
     """The budget the scan was judged against, in seconds."""
 
     run_time: int
@@ -178,7 +232,8 @@ class BudgetView(BaseModel):
     skew_margin: int
 
 
-class Summary(BaseModel):
+@dataclass(kw_only=True)
+class Summary:
     credentials: int
     findings: int
     by_severity: dict[str, int]
@@ -187,7 +242,8 @@ class Summary(BaseModel):
     failed: bool
 
 
-class ProbeStatus(BaseModel):
+@dataclass(kw_only=True)
+class ProbeStatus:
     """What a network probe did (ran, skipped and why); filled by the network sources."""
 
     name: str
@@ -195,7 +251,8 @@ class ProbeStatus(BaseModel):
     detail: str = ""
 
 
-class ScanReport(BaseModel):
+@dataclass(kw_only=True)
+class ScanReport:
     schema_version: str = SCHEMA_VERSION
     kind: Literal["scan"] = "scan"
     evaluated_at: Instant
@@ -204,5 +261,5 @@ class ScanReport(BaseModel):
     credentials: list[CredentialView]
     chain: list[ChainEntry]
     findings: list[Finding]
-    probes: list[ProbeStatus] = Field(default_factory=list)
+    probes: list[ProbeStatus] = field(default_factory=list)
     summary: Summary

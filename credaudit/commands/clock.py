@@ -136,6 +136,8 @@ def clock(
     finding = clock_finding(found.offset, found.uncertainty, skew_margin, found.reference)
     findings = [finding] if finding is not None else []
     if fmt == "json":
+        from credaudit.report.json import to_jsonable
+
         document = {
             "kind": "clock",
             "reference": found.reference,
@@ -145,7 +147,7 @@ def clock(
             "reference_date": found.reference_date.strftime("%Y-%m-%dT%H:%M:%SZ"),
             "samples": found.samples,
             "skew_margin_seconds": int(skew_margin.total_seconds()),
-            "findings": [f.model_dump(mode="json") for f in findings],
+            "findings": [to_jsonable(f) for f in findings],
         }
         click.echo(json.dumps(document, indent=2))
     else:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import sys
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any, BinaryIO
 
 import click
@@ -243,7 +244,7 @@ def build_report(results: list[Any], target: Target, budget: Any, fail_on: str) 
     findings = []
     for r in results:
         for f in r.findings:
-            findings.append(f.model_copy(update={"location": Location(url=r.url, line=r.line)}))
+            findings.append(replace(f, location=Location(url=r.url, line=r.line)))
     findings = sort_findings(findings)
     threshold = Severity(fail_on)
     severities = Counter(f.severity.value for f in findings)

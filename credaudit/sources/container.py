@@ -15,6 +15,7 @@ logged or put in a message.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from ipaddress import ip_address
 from urllib.parse import urlsplit
 
@@ -219,17 +220,16 @@ def probe(target: Target, deadline: Deadline) -> list[Observation]:
     key = document["AccessKeyId"]
     base = _observation(url, via, "ran", {"auth": auth})
     return [
-        base.model_copy(
-            update={
-                "access_key_id": key,
-                "access_key_masked": mask_key(key),
-                "account_id": account_from_key(key),
-                "key_kind": key_kind(key),
-                "session_token_fingerprint": fingerprint(document["Token"]),
-                "has_secret": True,
-                "expires_at": expires_at,
-                "refreshable": True,
-            }
+        replace(
+            base,
+            access_key_id=key,
+            access_key_masked=mask_key(key),
+            account_id=account_from_key(key),
+            key_kind=key_kind(key),
+            session_token_fingerprint=fingerprint(document["Token"]),
+            has_secret=True,
+            expires_at=expires_at,
+            refreshable=True,
         )
     ]
 

@@ -12,7 +12,7 @@ import json
 import os
 import stat
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -167,7 +167,7 @@ def unreadable_file(
     """``sources.unreadable`` plus the file mode, which CA701 needs even for a broken file."""
     from credaudit.sources import unreadable
 
-    return unreadable(source, str(path), reason, profile).model_copy(update={"file_mode": mode})
+    return replace(unreadable(source, str(path), reason, profile), file_mode=mode)
 
 
 def observe_json_file(source: str, path: Path, observe: Callable[..., Observation]) -> Observation:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from credaudit.model import Location, Observation, Problem
+from credaudit.model import DetailValue, Location, Observation, Problem
 from credaudit.sources.jsonfile import credential_fields, instant
 from credaudit.target import Target
 
@@ -164,7 +164,11 @@ def observe(
         "location": location,
     }
     if not target.run_process:
-        details = {"ran": False, "command_head": head, "reason": "not run: --run-process not given"}
+        details: dict[str, DetailValue] = {
+            "ran": False,
+            "command_head": head,
+            "reason": "not run: --run-process not given",
+        }
         return Observation(**base, details=details)
     if str(target.root) != "/":
         details = {"ran": False, "command_head": head, "reason": "not run: --root set"}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -95,7 +96,7 @@ def test_scan_chain_picks_iam_role_like_botocore(
     (entry,) = report.chain
     assert entry.resolved is not None
     assert entry.resolved.source == method == "iam-role"
-    assert [p.model_dump() for p in report.probes] == [
+    assert [asdict(p) for p in report.probes] == [
         {"name": "imds", "status": "ran", "detail": moto_endpoint + "/"}
     ]
     assert not [f for f in report.findings if f.code.startswith("CA5")]

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from credaudit.keys import fingerprint
 from credaudit.model import KeyKind
+from credaudit.report.json import to_json
 from credaudit.sources import cli_cache
 from tests.helpers_home import make_home
 
@@ -196,7 +197,7 @@ def test_no_secret_leaves_in_dump(tmp_path: Path) -> None:
     fake = make_home(tmp_path)
     fake.write(f"{CACHE}/k.json", _entry("2030-01-01T13:00:00Z"))
     [obs] = cli_cache.collect(fake.target)
-    dumped = obs.model_dump_json() + repr(obs)
+    dumped = to_json(obs) + repr(obs)
     assert SECRET not in dumped
     assert TOKEN not in dumped
     assert "ASIAY34FZKBOKMUTVV7A" not in dumped
@@ -221,7 +222,7 @@ def test_unparseable_file_keeps_mode_and_names_file(tmp_path: Path) -> None:
     assert obs.file_mode == 0o644
     assert obs.problems[0].code == "CA702"
     assert obs.problems[0].message == f"{path}: not valid JSON"
-    assert TOKEN not in obs.model_dump_json()
+    assert TOKEN not in to_json(obs)
 
 
 def test_mode_0644_is_kept(tmp_path: Path) -> None:

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from credaudit.model import Observation
+from credaudit.report.json import to_json
 from credaudit.sources import cli_cache, process, sso_cache, web_identity
 from tests.helpers_home import make_home
 
@@ -78,7 +79,7 @@ def _json(path: Path) -> Any:
 
 
 def _no_secrets(obs: Observation, doc: Any) -> None:
-    dumped = obs.model_dump_json() + repr(obs)
+    dumped = to_json(obs) + repr(obs)
     values: list[str] = []
     if isinstance(doc, dict):
         creds = doc.get("Credentials")
@@ -173,7 +174,7 @@ def test_sso_get_role_credentials_is_not_a_cache_entry(tmp_path: Path, path: Pat
     role_creds = (_json(path) or {}).get("roleCredentials", {})
     for field in ("secretAccessKey", "sessionToken"):
         if isinstance(role_creds.get(field), str):
-            assert role_creds[field] not in obs.model_dump_json()
+            assert role_creds[field] not in to_json(obs)
 
 
 def _jwt_payload(raw: bytes) -> dict[str, Any] | None:
@@ -199,7 +200,7 @@ def test_web_identity_jwt(tmp_path: Path, path: Path) -> None:
         assert obs.expires_at == datetime.fromtimestamp(payload["exp"], UTC)
         if isinstance(payload.get("iat"), int | float):
             assert obs.issued_at == datetime.fromtimestamp(payload["iat"], UTC)
-    assert raw.decode("utf-8", "replace").strip() not in obs.model_dump_json()
+    assert raw.decode("utf-8", "replace").strip() not in to_json(obs)
 
 
 def _botocore_process(path: Path) -> tuple[datetime | None, bool]:

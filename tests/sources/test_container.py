@@ -19,6 +19,7 @@ from credaudit.analysis.budget import Budget
 from credaudit.analysis.context import ScanContext
 from credaudit.analysis.endpoint_rules import evaluate
 from credaudit.model import Finding, Observation
+from credaudit.report.json import to_json
 from credaudit.sources import container
 from credaudit.sources.http_probe import probe_statuses
 from tests.helpers_home import make_home
@@ -45,8 +46,8 @@ def findings(tmp_path: Path, observations: list[Observation]) -> list[Finding]:
 
 
 def assert_clean(observations: list[Observation], found: list[Finding]) -> None:
-    text = " ".join(o.model_dump_json() + repr(o) for o in observations)
-    text += " ".join(f.model_dump_json() for f in found)
+    text = " ".join(to_json(o) + repr(o) for o in observations)
+    text += " ".join(to_json(f) for f in found)
     for secret in (AUTH, SECRET_KEY, SESSION_TOKEN):
         assert secret not in text
 

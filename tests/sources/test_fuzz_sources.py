@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from credaudit.model import Observation
+from credaudit.report.json import to_json
 from credaudit.sources import cli_cache, login_cache, process, sso_cache, web_identity
 from tests.helpers_home import make_home
 
@@ -90,7 +91,7 @@ FUZZ = settings(
 
 def _check(observations: list[Observation]) -> None:
     for obs in observations:
-        obs.model_dump_json()  # must serialise
+        to_json(obs)  # must serialise
         for problem in obs.problems:
             assert problem.code == "CA702"
             assert "\n" not in problem.message

@@ -21,6 +21,7 @@ from credaudit.analysis.budget import Budget
 from credaudit.analysis.context import ScanContext
 from credaudit.analysis.endpoint_rules import evaluate
 from credaudit.model import Finding, Observation
+from credaudit.report.json import to_json
 from credaudit.sources import imds
 from credaudit.sources.http_probe import probe_statuses
 from tests.helpers_home import make_home
@@ -66,8 +67,8 @@ def codes(findings: list[Finding]) -> list[str]:
 
 
 def assert_no_secrets(observations: list[Observation], findings: list[Finding] = ()) -> None:  # type: ignore[assignment]
-    dumped = " ".join(o.model_dump_json() + repr(o) for o in observations)
-    dumped += " ".join(f.model_dump_json() for f in findings)
+    dumped = " ".join(to_json(o) + repr(o) for o in observations)
+    dumped += " ".join(to_json(f) for f in findings)
     for secret in (IMDS_TOKEN, SECRET_KEY, SESSION_TOKEN):
         assert secret not in dumped
 

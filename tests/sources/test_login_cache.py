@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from credaudit.keys import fingerprint
 from credaudit.model import KeyKind
+from credaudit.report.json import to_json
 from credaudit.sources import login_cache
 from tests.helpers_home import make_home
 
@@ -72,7 +73,7 @@ def test_full_entry(tmp_path: Path) -> None:
     assert obs.key_kind is KeyKind.TEMPORARY
     assert obs.session_token_fingerprint == fingerprint(TOKEN)
     assert obs.has_secret is True
-    dumped = obs.model_dump_json() + repr(obs)
+    dumped = to_json(obs) + repr(obs)
     for secret in (SECRET, TOKEN, REFRESH, "BEGIN PRIVATE KEY", "ASIAY34FZKBOKMUTVV7A"):
         assert secret not in dumped
 
@@ -110,7 +111,7 @@ def test_access_token_not_an_object(tmp_path: Path) -> None:
     fake.write(".aws/login/cache/k.json", _doc(accessToken="oops"))
     [obs] = login_cache.collect(fake.target)
     assert any("accessToken is not an object" in p.message for p in obs.problems)
-    assert "oops" not in obs.model_dump_json()
+    assert "oops" not in to_json(obs)
 
 
 def _cases() -> list[dict[str, Any]]:

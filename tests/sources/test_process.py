@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from credaudit.keys import fingerprint
+from credaudit.report.json import to_json
 from credaudit.sources import process
 from tests.helpers_home import FakeHome, make_home
 
@@ -59,7 +60,7 @@ def test_good_output(tmp_path: Path) -> None:
     assert obs.session_token_fingerprint == fingerprint(TOKEN)
     assert obs.access_key_masked == "ASIA…VV7A"
     assert obs.location is not None and obs.location.line == 1
-    dumped = obs.model_dump_json() + repr(obs)
+    dumped = to_json(obs) + repr(obs)
     assert SECRET not in dumped and TOKEN not in dumped
 
 
@@ -121,7 +122,7 @@ def test_failures_never_quote_output(tmp_path: Path, script: str, reason: str) -
     [obs] = process.collect(fake.target)
     assert [p.code for p in obs.problems] == ["CA702"]
     assert obs.problems[0].message == f"profile p credential_process ({sys.executable}): {reason}"
-    dumped = obs.model_dump_json() + repr(obs)
+    dumped = to_json(obs) + repr(obs)
     assert SECRET not in dumped and TOKEN not in dumped
 
 

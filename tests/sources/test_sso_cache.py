@@ -13,6 +13,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from credaudit.durations import parse_instant
+from credaudit.report.json import to_json
 from credaudit.sources import sso_cache
 from tests.helpers_home import NOW, make_home
 
@@ -73,7 +74,7 @@ def test_full_token_is_refreshable(tmp_path: Path) -> None:
         "client_id_present": True,
         "registration_expires_at": "2030-03-01T00:00:00Z",
     }
-    dumped = obs.model_dump_json() + repr(obs)
+    dumped = to_json(obs) + repr(obs)
     for secret in (ACCESS, REFRESH, CLIENT_SECRET):
         assert secret not in dumped
 
@@ -111,7 +112,7 @@ def test_client_registration_file(tmp_path: Path) -> None:
     [obs] = sso_cache.collect(fake.target)
     assert obs.source == "sso-registration"
     assert obs.expires_at == datetime(2030, 2, 1, tzinfo=UTC)
-    assert CLIENT_SECRET not in obs.model_dump_json()
+    assert CLIENT_SECRET not in to_json(obs)
 
 
 def test_other_json_is_not_a_problem(tmp_path: Path) -> None:
@@ -138,7 +139,7 @@ def test_broken_token(tmp_path: Path, body: dict[str, Any], reason: str) -> None
     [obs] = sso_cache.collect(fake.target)
     assert obs.source == "sso-token"
     assert f"{path}: {reason}" in [p.message for p in obs.problems]
-    assert ACCESS not in obs.model_dump_json()
+    assert ACCESS not in to_json(obs)
 
 
 def test_utc_suffix_and_mode(tmp_path: Path) -> None:

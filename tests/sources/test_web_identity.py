@@ -9,6 +9,7 @@ from typing import Any
 
 import jwt
 
+from credaudit.report.json import to_json
 from credaudit.sources import web_identity
 from tests.helpers_home import NOW, make_home
 
@@ -59,7 +60,7 @@ def test_env_token(tmp_path: Path) -> None:
         "issuer": "https://oidc.eks.us-east-1.amazonaws.com/id/EXAMPLE",
         "lifetime_seconds": 3600,
     }
-    dumped = obs.model_dump_json() + repr(obs)
+    dumped = to_json(obs) + repr(obs)
     assert token not in dumped
     assert token.split(".")[2] not in dumped
     assert "system:serviceaccount" not in dumped
@@ -99,7 +100,7 @@ def test_not_a_jwt(tmp_path: Path) -> None:
     [obs] = web_identity.collect(fake.target)
     assert obs.problems[0].code == "CA702"
     assert "not a JWT" in obs.problems[0].message
-    assert "sometoken-secret-value" not in obs.model_dump_json()
+    assert "sometoken-secret-value" not in to_json(obs)
     assert obs.file_mode == 0o644
 
 
