@@ -110,6 +110,30 @@ def main() -> None:
         [str(AWS), "configure", "list"],
         env,
     )
+    print("\n### the README's example command (all profiles, env file, budget) vs the same\n")
+    print("| command | median wall |\n|---|---|")
+    compare(
+        "`credaudit scan --root <example> --env-file worker.env --all-profiles ...` (README)",
+        [
+            str(CREDAUDIT),
+            "scan",
+            "--root",
+            str(EXAMPLE),
+            "--env-file",
+            str(EXAMPLE / "worker.env"),
+            "--all-profiles",
+            "--at",
+            "2026-11-22T04:00:00Z",
+            "--run-time",
+            "2h",
+            "--queue-dwell",
+            "20m",
+            "--no-network",
+        ],
+        "`aws configure list` (AWS CLI v1, same home)",
+        [str(AWS), "configure", "list"],
+        env,
+    )
     with tempfile.TemporaryDirectory() as tmp:
         home_big = big_home(Path(tmp))
         env_big = clean_env(HOME=str(home_big), AWS_EC2_METADATA_DISABLED="true")
