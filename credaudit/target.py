@@ -110,10 +110,36 @@ def read_process_env(pid: int, proc: Path = Path("/proc")) -> dict[str, str]:
 
 
 def default_home(env: Mapping[str, str], root: Path) -> PurePosixPath:
-    """The target's home: ``$HOME`` from its environment, else root's home."""
+    """The target's home: ``$HOME`` from its environment; else, in a mounted tree, the one
+    home that holds an ``.aws`` directory; else root's home."""
     home = env.get("HOME")
     if home and home.startswith("/"):
         return PurePosixPath(home)
     if str(root) == "/":
         return PurePosixPath(os.path.expanduser("~"))
-    return PurePosixPath("/root")
+    return _only_home_with_aws(root) or PurePosixPath("/root")
+
+
+MAX_HOMES_LOOKED_AT = 1000
+
+
+def _only_home_with_aws(root: Path) -> PurePosixPath | None:
+    """``/root`` or ``/home/NAME`` inside ``root`` when exactly one of them has ``~/.aws``.
+
+    An image's environment usually does not come with it, so ``$HOME`` is unknown; guessing
+    ``/root`` for an image whose worker runs as ``app`` would audit an empty home and report
+    "no credentials".  With several candidates there is no right guess: ``/root`` is kept and
+    ``--home`` chooses.
+    """
+    candidates = [PurePosixPath("/root")]
+    try:
+        with os.scandir(root / "home") as entries:
+            for number, entry in enumerate(entries):
+                if number >= MAX_HOMES_LOOKED_AT:
+                    break
+                if entry.is_dir(follow_symlinks=False):
+                    candidates.append(PurePosixPath("/home") / entry.name)
+    except OSError:
+        pass
+    with_aws = [c for c in candidates if (root / c.relative_to("/") / ".aws").is_dir()]
+    return with_aws[0] if len(with_aws) == 1 else None

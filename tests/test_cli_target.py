@@ -130,3 +130,81 @@ def test_a_source_that_fails_to_import_is_a_ca702_not_a_lost_scan(
     report = run_scan(home.target, Budget())
     assert report.chain[0].resolved is not None  # the other sources still ran
     assert any(f.code == "CA702" and "sso_cache" in f.message for f in report.findings)
+
+
+def _image(tmp_path: Path, *users: str) -> Path:
+    """A mounted image tree: a static key in each named user's ~/.aws/credentials."""
+    root = tmp_path / "image"
+    (root / "home").mkdir(parents=True)
+    for user in users:
+        home = root / ("root" if user == "root" else f"home/{user}")
+        (home / ".aws").mkdir(parents=True)
+        (home / ".aws" / "credentials").write_text(
+            "[default]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = x\n"
+        )
+    (root / "home" / "nobody").mkdir()  # a home without .aws is not a candidate
+    return root
+
+
+def _scan_json(*args: str, env: dict[str, str]) -> dict[str, object]:
+    result = CliRunner().invoke(cli, ["scan", "--no-network", "--format", "json", *args], env=env)
+    assert result.exit_code in (0, 1), result.output
+    report: dict[str, object] = json.loads(result.output)
+    return report
+
+
+def test_root_alone_does_not_lend_the_image_this_shells_environment(tmp_path: Path) -> None:
+    # The operator's own session keys and profile must not be reported as the image's.
+    shell = {
+        "AWS_ACCESS_KEY_ID": "ASIAY34FZKBOKMUTVV7A",
+        "AWS_SECRET_ACCESS_KEY": "operator-secret",
+        "AWS_PROFILE": "operator-profile",
+        "HOME": str(tmp_path / "operator-home"),
+    }
+    report = _scan_json("--root", str(_image(tmp_path, "app")), env=shell)
+    target = report["target"]
+    assert isinstance(target, dict)
+    assert target["environment"] == options.ROOT_WITHOUT_ENV
+    assert target["home"] == "/home/app"  # the one home in the image that has ~/.aws
+    credentials = report["credentials"]
+    assert isinstance(credentials, list)
+    assert [(c["profile"], c["source"]) for c in credentials] == [
+        ("default", "shared-credentials-file")
+    ]
+
+
+def test_root_with_env_file_uses_that_environment(tmp_path: Path) -> None:
+    root = _image(tmp_path, "app")
+    env_file = tmp_path / "image.env"
+    env_file.write_text("AWS_ACCESS_KEY_ID=ASIAY34FZKBOKMUTVV7A\nAWS_SECRET_ACCESS_KEY=s\n")
+    report = _scan_json("--root", str(root), "--env-file", str(env_file), env={})
+    target = report["target"]
+    assert isinstance(target, dict) and "environment" not in target
+    credentials = report["credentials"]
+    assert isinstance(credentials, list)
+    assert credentials[0]["source"] == "env"
+
+
+def test_root_with_several_aws_homes_keeps_root_home_and_says_so(tmp_path: Path) -> None:
+    root = _image(tmp_path, "app", "batch")
+    result = CliRunner().invoke(cli, ["scan", "--no-network", "--root", str(root)], env={})
+    assert result.exit_code in (0, 1), result.output
+    assert f"environment: {options.ROOT_WITHOUT_ENV}; home: /root" in result.output
+    assert "No credentials found." in result.output
+    chosen = _scan_json("--root", str(root), "--home", "/home/batch", env={})
+    credentials = chosen["credentials"]
+    assert isinstance(credentials, list) and len(credentials) == 1
+
+
+def test_root_slash_is_this_host_with_this_environment(tmp_path: Path) -> None:
+    shell = {
+        "AWS_ACCESS_KEY_ID": "ASIAY34FZKBOKMUTVV7A",
+        "AWS_SECRET_ACCESS_KEY": "s",
+        "HOME": str(tmp_path),
+    }
+    report = _scan_json("--root", "/", env=shell)
+    target = report["target"]
+    assert isinstance(target, dict) and "environment" not in target
+    credentials = report["credentials"]
+    assert isinstance(credentials, list)
+    assert [c["source"] for c in credentials] == ["env"]

@@ -194,6 +194,9 @@ def build_budget(**opts: Any) -> Budget:
     )
 
 
+ROOT_WITHOUT_ENV = "empty (--root without --env-file or --pid)"
+
+
 def build_target(**opts: Any) -> Target:
     """The one place that reads this process's environment, home and clock."""
     root: Path | None = opts.get("root")
@@ -211,6 +214,11 @@ def build_target(**opts: Any) -> Target:
         elif env_file is not None:
             env = read_env_file(env_file)
             labels["env_file"] = str(env_file)
+        elif root is not None and root.resolve() != Path("/"):
+            # A mounted image or container filesystem: this shell's variables (the operator's
+            # own keys, AWS_PROFILE, HOME) are not what its processes get.
+            env = {}
+            labels["environment"] = ROOT_WITHOUT_ENV
         else:
             env = dict(os.environ)
     except TargetError as exc:

@@ -102,6 +102,8 @@ def render(report: ScanReport, color: bool = False) -> str:
         budget.min_remaining,
     )
     out = [f"credaudit scan — evaluated at {report.evaluated_at.strftime('%Y-%m-%d %H:%M:%SZ')}\n"]
+    if "environment" in report.target:
+        out.append(f"environment: {report.target['environment']}; home: {report.target['home']}\n")
     if report.credentials:
         out.append(
             tabulate(
