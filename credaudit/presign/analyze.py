@@ -4,7 +4,7 @@ The URL states its nominal expiry; a temporary key's session may end earlier, an
 expiry comes from the session lookup (or ``--session-expires``).  Everything here is plain
 data so that bulk checks stay fast: findings are built through ``make_finding`` but cached
 on (code, subject, message), because URLs issued in bulk share keys and expiries and would
-otherwise pay for the same pydantic object a million times.
+otherwise build the same Finding a million times.
 """
 
 from __future__ import annotations
@@ -182,7 +182,7 @@ def analyze(
     verdict: Verdict | None = None,
     line: int | None = None,
 ) -> UrlResult:
-    """Apply CA301–CA309 to one parsed URL at ``now`` against ``budget``.
+    """Apply CA202 and CA301–CA309 to one parsed URL at ``now`` against ``budget``.
 
     URLs that share a shape (everything but path and signature, see ``parse``) and a session
     get the same verdict, so it is worked out once and copied: bulk input repeats shapes."""
@@ -276,6 +276,28 @@ def _shared_fields(result: UrlResult) -> _Shared:
         result.signature_valid,
         result.signed_method,
         result.signature_note,
+    )
+
+
+def _stale_retries(
+    budget: Budget, remaining: timedelta, effective: datetime, by_session: bool, subject: str
+) -> Finding | None:
+    """CA202: the URL is used after ``queue_dwell`` and retried for ``retry_budget`` more;
+    when that runs past its effective expiry, the late retries cannot succeed.  A URL is
+    already signed, so ``signing_delay`` does not apply; the skew margin does."""
+    if budget.retry_budget <= timedelta(0):
+        return None
+    last_try = budget.queue_dwell + budget.skew_margin + budget.retry_budget
+    if last_try <= remaining:
+        return None
+    dies = "its session ends" if by_session else "it expires"
+    return _finding(
+        "CA202",
+        subject,
+        f"retries reuse this URL until {format_duration(last_try)} from now (queue dwell "
+        f"{format_duration(budget.queue_dwell)} + retries {format_duration(budget.retry_budget)}"
+        f"), but {dies} at {iso(effective)}, in {format_duration(remaining)}: later attempts "
+        "are refused whatever the back-off; sign a new URL instead",
     )
 
 
@@ -375,6 +397,9 @@ def _judge(  # noqa: PLR0917 - private, called positionally on the hot path
                         f"{format_duration(need)}",
                     )
                 )
+            retries = _stale_retries(budget, remaining, effective, effective != nominal, subject)
+            if retries is not None:
+                findings.append(retries)
 
     codes = {f.code for f in findings}
     if codes & _INVALID_CODES or effective is None:

@@ -206,3 +206,41 @@ def test_find_sessions_survives_a_source_that_fails_to_import(
         root=Path("/nonexistent"), home=PurePosixPath("/h"), env={}, clock=Clock(T0), network=False
     )
     assert find_sessions(target) == {}
+
+
+def test_retries_past_the_session_are_ca202() -> None:
+    url = presign(at=T0, expires=6 * 3600)
+    sessions = {TEMP_KEY: T0 + timedelta(hours=1)}  # the session dies long before the URL says
+    quiet = Budget(min_remaining=timedelta(0))
+    assert "CA202" not in codes(inspect(url, now=T0, budget=quiet, sessions=sessions))
+    # first use after 20 min, retries for 30 min more: 50 min < 60 min left, still fine
+    fits = Budget(
+        min_remaining=timedelta(0),
+        queue_dwell=timedelta(minutes=20),
+        retry_budget=timedelta(minutes=30),
+    )
+    assert "CA202" not in codes(inspect(url, now=T0, budget=fits, sessions=sessions))
+    # one second more than the session has left
+    over = Budget(
+        min_remaining=timedelta(0),
+        queue_dwell=timedelta(minutes=20),
+        retry_budget=timedelta(minutes=40),
+        skew_margin=timedelta(seconds=1),
+    )
+    r = inspect(url, now=T0, budget=over, sessions=sessions)
+    assert codes(r) == {"CA301", "CA202"}
+    [finding] = [f for f in r.findings if f.code == "CA202"]
+    assert "its session ends at 2030-01-01T01:00:00Z, in 1h" in finding.message
+    assert "queue dwell 20m + retries 40m" in finding.message
+    assert r.status == "valid"  # the first use still works; only the late retries fail
+
+
+def test_retries_past_the_urls_own_expiry_are_ca202_too() -> None:
+    url = presign(at=T0, expires=600)
+    budget = Budget(min_remaining=timedelta(0), retry_budget=timedelta(minutes=15))
+    r = inspect(url, now=T0, budget=budget, sessions={TEMP_KEY: T0 + timedelta(hours=8)})
+    assert codes(r) == {"CA202"}
+    assert "it expires at 2030-01-01T00:10:00Z" in r.findings[0].message
+    # an expired URL is CA303, not a retry problem
+    late = inspect(url, now=T0 + timedelta(hours=1), budget=budget, sessions={})
+    assert "CA202" not in codes(late) and "CA303" in codes(late)
