@@ -231,6 +231,18 @@ class BudgetView:
     min_remaining: int
     skew_margin: int
 
+    def required_seconds(self) -> int:
+        """How long from the evaluation a credential must still live for this budget: the
+        run, dispatch, retries and skew, and never less than the minimum remaining."""
+        work = (
+            self.run_time
+            + self.signing_delay
+            + self.queue_dwell
+            + self.retry_budget
+            + self.skew_margin
+        )
+        return max(work, self.min_remaining)
+
 
 @dataclass(kw_only=True)
 class Summary:

@@ -17,7 +17,7 @@ from credaudit.commands.options import (
 )
 from credaudit.model import Severity
 
-SCAN_FORMATS = ["table", "json", "sarif", "junit", "github", "markdown"]
+SCAN_FORMATS = ["table", "json", "sarif", "junit", "github", "markdown", "prometheus"]
 
 
 def render_report(report: Any, fmt: str) -> str:

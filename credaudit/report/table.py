@@ -92,15 +92,7 @@ def render_findings(findings: list[Finding], color: bool) -> str:
 
 
 def render(report: ScanReport, color: bool = False) -> str:
-    budget = report.budget
-    need = max(
-        budget.run_time
-        + budget.signing_delay
-        + budget.queue_dwell
-        + budget.retry_budget
-        + budget.skew_margin,
-        budget.min_remaining,
-    )
+    need = report.budget.required_seconds()
     out = [f"credaudit scan — evaluated at {report.evaluated_at.strftime('%Y-%m-%d %H:%M:%SZ')}\n"]
     if "environment" in report.target:
         out.append(f"environment: {report.target['environment']}; home: {report.target['home']}\n")
