@@ -97,6 +97,9 @@ def big_home(root: Path) -> Path:
 
 
 def main() -> None:
+    sys.path.insert(0, str(REPO))
+    from tests.test_example import README_ARGS  # exactly the command the README test runs
+
     home = EXAMPLE / "home" / "worker"
     env = clean_env(HOME=str(home), AWS_EC2_METADATA_DISABLED="true", AWS_PROFILE="base")
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores, {RUNS} runs each, medians")
@@ -114,22 +117,7 @@ def main() -> None:
     print("| command | median wall |\n|---|---|")
     compare(
         "`credaudit scan --root <example> --env-file worker.env --all-profiles ...` (README)",
-        [
-            str(CREDAUDIT),
-            "scan",
-            "--root",
-            str(EXAMPLE),
-            "--env-file",
-            str(EXAMPLE / "worker.env"),
-            "--all-profiles",
-            "--at",
-            "2026-11-22T04:00:00Z",
-            "--run-time",
-            "2h",
-            "--queue-dwell",
-            "20m",
-            "--no-network",
-        ],
+        [str(CREDAUDIT), *README_ARGS],
         "`aws configure list` (AWS CLI v1, same home)",
         [str(AWS), "configure", "list"],
         env,
