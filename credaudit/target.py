@@ -14,6 +14,7 @@ from datetime import timedelta
 from pathlib import Path, PurePosixPath
 
 from credaudit.clock import Clock
+from credaudit.model import format_instant
 
 DEFAULT_PROBE_TIMEOUT = timedelta(seconds=1)
 
@@ -59,7 +60,7 @@ class Target:
             "home": str(self.home),
             "profile": self.profile,
             "all_profiles": self.all_profiles,
-            "evaluated_at": self.clock.now().strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "evaluated_at": format_instant(self.clock.now()),
             "network": self.network,
             "online": self.online,
             **{k: v for k, v in self.labels.items()},

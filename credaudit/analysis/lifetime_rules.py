@@ -21,7 +21,7 @@ from credaudit.analysis.budget import MANDATORY_REFRESH, Budget
 from credaudit.analysis.context import ScanContext
 from credaudit.analysis.rules import make_finding
 from credaudit.durations import DurationError, format_duration, parse_instant
-from credaudit.model import Finding, KeyKind, Observation, Severity
+from credaudit.model import Finding, KeyKind, Observation, Severity, format_instant
 
 STS_MIN = 900
 STS_MAX = 43200
@@ -126,7 +126,7 @@ def _static(ctx: ScanContext, who: _Subject) -> list[Finding]:
         return []
     budget = ctx.budget
     remaining = obs.expires_at - ctx.now
-    expires = obs.expires_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+    expires = format_instant(obs.expires_at)
     what = f"{obs.source} credentials from {obs.origin}"
     if remaining <= ZERO:
         return [

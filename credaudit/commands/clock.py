@@ -17,6 +17,7 @@ import click
 
 from credaudit.commands.options import DURATION, SEVERITIES, exit_code
 from credaudit.errors import InputError
+from credaudit.model import format_instant
 from credaudit.target import Target
 
 NEEDS_REFERENCE = (
@@ -144,7 +145,7 @@ def clock(
             "offset_seconds": round(found.offset.total_seconds(), 3),
             "uncertainty_seconds": round(found.uncertainty.total_seconds(), 3),
             "rtt_seconds": round(found.rtt.total_seconds(), 4),
-            "reference_date": found.reference_date.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "reference_date": format_instant(found.reference_date),
             "samples": found.samples,
             "skew_margin_seconds": int(skew_margin.total_seconds()),
             "findings": [to_jsonable(f) for f in findings],

@@ -21,7 +21,7 @@ from credaudit.analysis.budget import Budget
 from credaudit.analysis.rules import make_finding
 from credaudit.durations import format_duration
 from credaudit.keys import account_from_key, key_kind, mask_key
-from credaudit.model import Finding, KeyKind
+from credaudit.model import Finding, KeyKind, format_instant
 from credaudit.presign.parse import ParsedUrl, fast_shape
 from credaudit.presign.verify import Verdict
 
@@ -55,7 +55,7 @@ def _key_facts(akid: str | None) -> tuple[str | None, KeyKind, str | None]:
 
 @lru_cache(maxsize=8192)
 def iso(instant: datetime | None) -> str | None:
-    return None if instant is None else instant.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return None if instant is None else format_instant(instant)
 
 
 class Tail:

@@ -26,7 +26,7 @@ from typing import Any
 
 from credaudit.durations import DurationError, parse_instant
 from credaudit.keys import account_from_key, fingerprint, key_kind, mask_key
-from credaudit.model import Location, Observation, Problem
+from credaudit.model import Location, Observation, Problem, format_instant
 from credaudit.sources.http_probe import (
     JOIN_GRACE,
     Deadline,
@@ -363,7 +363,7 @@ class _Prober:
         ):
             details["rotated"] = True
             details["previous_access_key"] = mask_key(first.access_key_id)
-            details["previous_expires_at"] = first.expires_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+            details["previous_expires_at"] = format_instant(first.expires_at)
         origin = public_url(self.base + CREDENTIALS_PATH + role)
         return Observation(
             source=SOURCE,

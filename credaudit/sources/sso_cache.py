@@ -13,7 +13,7 @@ from hashlib import sha1
 from pathlib import Path
 from typing import Any
 
-from credaudit.model import Observation, Problem
+from credaudit.model import Observation, Problem, format_instant
 from credaudit.sources.jsonfile import (
     collect_directory,
     instant,
@@ -133,4 +133,4 @@ def _registration(
 
 
 def _iso(value: datetime | None) -> str | None:
-    return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value is not None else None
+    return format_instant(value) if value is not None else None

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from credaudit.model import Location, Observation, Problem
+from credaudit.model import Location, Observation, Problem, format_instant
 from credaudit.sources.jsonfile import read_bytes, unreadable_file
 from credaudit.target import Target
 
@@ -78,7 +78,7 @@ def observe(target: Target, ref: TokenRef) -> Observation:
     }
     if raw.mtime is not None:
         mtime = datetime.fromtimestamp(raw.mtime, UTC)
-        details["mtime"] = mtime.strftime("%Y-%m-%dT%H:%M:%SZ")
+        details["mtime"] = format_instant(mtime)
         details["age_seconds"] = int((now - mtime).total_seconds())
     base: dict[str, Any] = {
         "source": SOURCE,
