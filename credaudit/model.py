@@ -1,12 +1,13 @@
 """The data that crosses stage boundaries: observations, resolutions, findings, reports.
 
-These are frozen standard-library dataclasses, not pydantic models: a table scan builds a few
-hundred of them and never needs validation, and importing pydantic and building its validators
-cost more than the whole rest of a scan (see docs/performance.md).  pydantic is still what
-turns them into JSON and a JSON Schema (``credaudit.report.json`` wraps them in a
-``TypeAdapter``), so the JSON output stays the models' own dump; the two small annotation
-classes below carry what pydantic needs (the instant format, field descriptions) and import it
-only when pydantic asks.
+These are standard-library dataclasses (frozen where they are shared and cached, keyword-only
+like the pydantic models they replaced), not pydantic models: a table scan builds a few hundred
+of them and never needs validation, and importing pydantic and building its validators cost
+more than the whole rest of a scan (see docs/performance.md).  pydantic is still what turns them
+into JSON and a JSON Schema (``credaudit.report.json`` wraps them in a ``TypeAdapter``), so the
+JSON output stays the models' own dump; the three small ``Annotated`` markers below carry what
+pydantic needs (the instant format, field descriptions, the masked key id) and import it only
+when pydantic asks.
 
 Secrets never enter these models: an observation holds the access key id (needed to decode the
 account and to match presigned URLs, and always rendered masked) and a *fingerprint* of the

@@ -78,7 +78,7 @@ class _ScanCollector:
         )
         required = GaugeMetricFamily(
             "credaudit_credential_required_lifetime_seconds",
-            "How long after the scan the credential must still live for the budget "
+            "How long a credential must still live when work starts, for the budget "
             "(run time + signing delay + queue dwell + retries + skew, at least min remaining).",
             labels=CREDENTIAL_LABELS,
         )
