@@ -26,5 +26,7 @@ class RefreshFailed(GuardError):
 
     def __init__(self, message: str, *, outcome: str, session_expires_at: datetime | None) -> None:
         super().__init__(message)
-        self.outcome = outcome  # "failed" (the refresh raised) or "same" (same session back)
+        # "failed" (the refresh raised), "same" (the same session came back) or "short"
+        # (a new session, but already inside min_remaining)
+        self.outcome = outcome
         self.session_expires_at = session_expires_at

@@ -120,6 +120,7 @@ class Lifeline:
         self._unknown_reported: str | None = None
         self._imds = _botocore.instance_fetcher(creds)
         self._learned: str | None = None
+        self._renewed: str | None = None  # the key the guard's last renewal brought
         if self._imds is not None:
             _botocore.watch_fetcher(self._imds)
 
@@ -192,19 +193,26 @@ class Lifeline:
         raises RefreshFailed when it cannot be renewed and is inside ``min_remaining``."""
         now = policy.now()
         view = self.view(now)
-        if view.expires_ts is None or not self.refreshable:
-            return view
-        if view.expires_ts - now >= policy.threshold(view.spread):
+        if not self._due(policy, view, now):
             return view
         return self.renew(policy, view)
 
-    def renew(self, policy: Policy, seen: View) -> View:
+    def _due(self, policy: Policy, view: View, now: float) -> bool:
+        if view.expires_ts is None or not self.refreshable:
+            return False
+        # A session the guard itself just obtained is kept down to min_remaining: the
+        # jitter band would otherwise renew a role whose sessions are shorter than it on
+        # every call.
+        point = policy.min_remaining if view.key == self._renewed else policy.threshold(view.spread)
+        return view.expires_ts - now < point
+
+    def renew(self, policy: Policy, seen: View, *, forced: bool = False) -> View:
         tried = self._attempts
         with self._lock:
             now = policy.now()
             view = self.view(now)
-            if view.key != seen.key:
-                return view  # renewed while this thread waited
+            if view.key != seen.key or not (forced or self._due(policy, view, now)):
+                return view  # renewed while this thread waited, or no longer due
             last = self._last
             if self._attempts != tried or (
                 last is not None and last.key == view.key and now - last.at < RETRY_AFTER
@@ -218,13 +226,14 @@ class Lifeline:
                 outcome, cause = "failed", _describe(exc)
             else:
                 outcome = "same"
-            fresh = self.view(policy.now())
+            now = policy.now()  # a refresh takes time
+            fresh = self.view(now)
             if outcome == "same" and fresh.key != view.key:
                 outcome = "renewed"
             if policy.metrics is not None:
                 policy.metrics.refresh(outcome)
             if outcome == "renewed":
-                self._last = None
+                self._renewed = fresh.key
                 logger.info(
                     "credentials renewed (%s): %s expiring %s replaces %s expiring %s",
                     self.source,
@@ -233,7 +242,10 @@ class Lifeline:
                     mask_key(view.key),
                     _instant(view.expires_at),
                 )
-                return fresh
+                if fresh.expires_ts is None or fresh.expires_ts - now >= policy.min_remaining:
+                    self._last = None
+                    return fresh
+                outcome = "short"  # a new session, but shorter than min_remaining
             self._last = _Attempt(now, outcome, cause, fresh.key)
             logger.warning(
                 "credentials %s (%s) expiring %s, %d s left: refresh %s",
@@ -255,7 +267,7 @@ class Lifeline:
         if seen.expires_ts - policy.now() >= seen.lifetime / 2:
             return seen
         self._presign_tried = seen.key
-        view = self.renew(policy, seen)
+        view = self.renew(policy, seen, forced=True)
         self._presign_tried = view.key
         return view
 
@@ -299,6 +311,11 @@ def _describe(exc: BaseException) -> str:
 
 
 def _what(outcome: str, cause: str) -> str:
+    if outcome == "short":
+        return (
+            "brought a session shorter than min_remaining (the role's session duration is "
+            "below it: lower min_remaining or raise the duration)"
+        )
     if outcome == "same":
         return (
             "handed back the same session (a credential cache answers with it until its own "
