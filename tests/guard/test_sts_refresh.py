@@ -150,6 +150,8 @@ def test_a_refresh_that_hands_back_the_same_session_is_not_renewed(
     assert "same session" in str(raised.value)
     assert refreshes(registry, "same") == 1 and refreshes(registry, "renewed") == 0
     assert list(world.issued) == [key]  # no second AssumeRole: the cache answered
+    frozen = world.credentials().get_frozen_credentials()
+    assert frozen.secret_key not in str(raised.value) and frozen.token not in str(raised.value)
 
 
 def test_sixteen_threads_during_a_refresh_cause_one_and_agree(role_world: Any) -> None:
