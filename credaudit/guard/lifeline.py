@@ -100,6 +100,13 @@ class View:
 
 
 @dataclass(frozen=True, slots=True)
+class Due:
+    """A view the caller holding the lock is to renew."""
+
+    view: View
+
+
+@dataclass(frozen=True, slots=True)
 class _Attempt:
     at: float
     outcome: str  # "failed" | "same"
@@ -209,64 +216,81 @@ class Lifeline:
     def renew(self, policy: Policy, seen: View, *, forced: bool = False) -> View:
         tried = self._attempts
         with self._lock:
-            now = policy.now()
-            view = self.view(now)
-            if view.key != seen.key or not (forced or self._due(policy, view, now)):
-                return view  # renewed while this thread waited, or no longer due
-            last = self._last
-            if self._attempts != tried or (
-                last is not None and last.key == view.key and now - last.at < RETRY_AFTER
-            ):
-                return self._settle(policy, view, now, last)
-            self._attempts += 1
-            cause = ""
+            step = self._begin(policy, seen, tried, forced)
+            if isinstance(step, View):
+                return step
             try:
                 _botocore.renew(self.creds)
             except Exception as exc:
-                outcome, cause = "failed", _describe(exc)
-            else:
-                outcome = "same"
-            now = policy.now()  # a refresh takes time
-            fresh = self.view(now)
-            if outcome == "same" and fresh.key != view.key:
-                outcome = "renewed"
-            if policy.metrics is not None:
-                policy.metrics.refresh(outcome)
-            if outcome == "renewed":
-                self._renewed = fresh.key
-                logger.info(
-                    "credentials renewed (%s): %s expiring %s replaces %s expiring %s",
-                    self.source,
-                    mask_key(fresh.key),
-                    _instant(fresh.expires_at),
-                    mask_key(view.key),
-                    _instant(view.expires_at),
-                )
-                if fresh.expires_ts is None or fresh.expires_ts - now >= policy.min_remaining:
-                    self._last = None
-                    return fresh
-                outcome = "short"  # a new session, but shorter than min_remaining
-            self._last = _Attempt(now, outcome, cause, fresh.key)
-            logger.warning(
-                "credentials %s (%s) expiring %s, %d s left: refresh %s",
-                mask_key(fresh.key),
-                self.source,
-                _instant(fresh.expires_at),
-                int((fresh.expires_ts or now) - now),
-                _what(outcome, cause),
-            )
-            return self._settle(policy, fresh, now, self._last)
+                return self._finish(policy, step, _describe(exc))
+            return self._finish(policy, step, None)
 
-    def renew_for_presign(self, policy: Policy, seen: View) -> View:
+    def _begin(self, policy: Policy, seen: View, tried: int, forced: bool) -> View | Due:
+        """Under the lock: the view to use as it is (another caller renewed, the refresh is
+        no longer due, or a recent attempt's result stands), or the view to renew."""
+        now = policy.now()
+        view = self.view(now)
+        if view.key != seen.key or not (forced or self._due(policy, view, now)):
+            return view  # renewed while this caller waited, or no longer due
+        last = self._last
+        if self._attempts != tried or (
+            last is not None and last.key == view.key and now - last.at < RETRY_AFTER
+        ):
+            return self._settle(policy, view, now, last)
+        self._attempts += 1
+        return Due(view)
+
+    def _finish(self, policy: Policy, step: Due, cause: str | None) -> View:
+        """After botocore's refresh returned (``cause`` None) or raised: what came of it."""
+        view = step.view
+        now = policy.now()  # a refresh takes time
+        fresh = self.view(now)
+        if cause is not None:
+            outcome = "failed"
+        else:
+            outcome, cause = ("renewed" if fresh.key != view.key else "same"), ""
+        if policy.metrics is not None:
+            policy.metrics.refresh(outcome)
+        if outcome == "renewed":
+            self._renewed = fresh.key
+            logger.info(
+                "credentials renewed (%s): %s expiring %s replaces %s expiring %s",
+                self.source,
+                mask_key(fresh.key),
+                _instant(fresh.expires_at),
+                mask_key(view.key),
+                _instant(view.expires_at),
+            )
+            if fresh.expires_ts is None or fresh.expires_ts - now >= policy.min_remaining:
+                self._last = None
+                return fresh
+            outcome = "short"  # a new session, but shorter than min_remaining
+        self._last = _Attempt(now, outcome, cause, fresh.key)
+        logger.warning(
+            "credentials %s (%s) expiring %s, %d s left: refresh %s",
+            mask_key(fresh.key),
+            self.source,
+            _instant(fresh.expires_at),
+            int((fresh.expires_ts or now) - now),
+            _what(outcome, cause),
+        )
+        return self._settle(policy, fresh, now, self._last)
+
+    def wants_presign_refresh(self, policy: Policy, seen: View) -> bool:
         """``presign="refresh"``: renew before clamping, when that can help.  A session is
         renewed for a presign at most once, and only after it has used half the life it had
         when first seen (a fresh session would come back no longer, at the cost of an STS
         call per presign)."""
         if seen.expires_ts is None or self._presign_tried == seen.key:
-            return seen
+            return False
         if seen.expires_ts - policy.now() >= seen.lifetime / 2:
-            return seen
+            return False
         self._presign_tried = seen.key
+        return True
+
+    def renew_for_presign(self, policy: Policy, seen: View) -> View:
+        if not self.wants_presign_refresh(policy, seen):
+            return seen
         view = self.renew(policy, seen, forced=True)
         self._presign_tried = view.key
         return view
