@@ -32,7 +32,8 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar
 
-from credaudit.guard import _botocore
+from credaudit.guard import _botocore, aio
+from credaudit.guard.aio import AioClientGuard, AioLifeline, GuardedClientContext, is_aio
 from credaudit.guard.errors import GuardError, PresignOutlivesSession, RefreshFailed
 from credaudit.guard.lifeline import Lifeline, Policy
 from credaudit.guard.presign import ACTIONS, ClientGuard, install
@@ -64,8 +65,8 @@ def guard(
     metrics: Any = None,
     clock: Callable[[], datetime] | None = None,
 ) -> T:
-    """Guard a ``boto3.Session`` / ``botocore.session.Session`` (every client it creates
-    afterwards) or one client, and return it.
+    """Guard a ``boto3.Session`` / ``botocore.session.Session`` / aiobotocore ``AioSession``
+    (every client it creates afterwards) or one client, and return it.
 
     presign: what to do when an S3 presign would outlive its session (+ ``skew``):
       ``refresh`` renews first when that can help, then clamps; ``clamp`` shortens
@@ -134,21 +135,25 @@ def _guard_session(session: Any, policy: Policy) -> None:
     state = _SessionGuard(policy)
     _botocore.watch_session(session)
     original = session.create_client
+    asynchronous = is_aio(session)
 
     def create_client(*args: Any, **kwargs: Any) -> Any:
-        client = original(*args, **kwargs)
-        _guard_client(client, state.policy)
-        return client
+        made = original(*args, **kwargs)
+        if asynchronous:  # aiobotocore: an async context manager yielding the client
+            return GuardedClientContext(made, lambda client: _guard_client(client, state.policy))
+        _guard_client(made, state.policy)
+        return made
 
     session.create_client = create_client
     session._credaudit_guard = state
 
 
-def lifeline_for(creds: Any) -> Lifeline:
+def lifeline_for(creds: Any, asynchronous: bool = False) -> Lifeline:
     with _lifelines_lock:
         lifeline = _lifelines.get(creds)
         if lifeline is None:
-            lifeline = _lifelines[creds] = Lifeline(creds)
+            lifeline = AioLifeline(creds) if asynchronous else Lifeline(creds)
+            _lifelines[creds] = lifeline
         return lifeline
 
 
@@ -160,12 +165,21 @@ def _guard_client(client: Any, policy: Policy) -> None:
             policy.metrics.track(existing.lifeline)
         return
     creds = _botocore.signing_credentials(client)
-    lifeline = lifeline_for(creds) if creds is not None else None
+    asynchronous = is_aio(client)
+    lifeline = lifeline_for(creds, asynchronous) if creds is not None else None
     service = client.meta.service_model.service_name
-    state = ClientGuard(policy, lifeline, service)
+    state: ClientGuard
+    if asynchronous:
+        aio_state = AioClientGuard(policy, lifeline, service)
+        client.meta.events.register("before-sign", aio_state.abefore_sign)
+        if aio_state.s3:
+            aio.install(client, aio_state)
+        state = aio_state
+    else:
+        state = ClientGuard(policy, lifeline, service)
+        client.meta.events.register("before-sign", state.before_sign)
+        if state.s3:
+            install(client, state)
     if lifeline is not None and policy.metrics is not None:
         policy.metrics.track(lifeline)
-    client.meta.events.register("before-sign", state.before_sign)
-    if state.s3:
-        install(client, state)
     client._credaudit_guard = state

@@ -82,16 +82,23 @@ def signing_credentials(client: Any) -> Any:
     return getattr(signer, "_credentials", None)
 
 
-def read(creds: Any) -> Snapshot:
+def read(creds: Any, *, locked: bool = True) -> Snapshot:
+    """``locked=False`` for aiobotocore: its lock is an asyncio.Lock, and on one event loop
+    nothing runs between the two reads (it publishes keys and expiry without an await)."""
     lock = getattr(creds, "_refresh_lock", None)
     if lock is None or not hasattr(creds, "_expiry_time"):
-        frozen = creds.get_frozen_credentials()  # static credentials: no expiry at all
+        if not locked:  # aiobotocore's static credentials: plain attributes
+            return Snapshot(None, None, creds.access_key, bool(creds.token), None)
+        frozen = creds.get_frozen_credentials()
         return Snapshot(None, None, frozen.access_key, bool(frozen.token), None)
-    if getattr(creds, "_frozen_credentials", None) is None:
-        creds.get_frozen_credentials()  # deferred credentials: botocore's own first fetch
-    with lock:
-        frozen = creds._frozen_credentials
-        expiry = creds._expiry_time
+    if locked:
+        if getattr(creds, "_frozen_credentials", None) is None:
+            creds.get_frozen_credentials()  # deferred credentials: botocore's first fetch
+        with lock:
+            frozen = creds._frozen_credentials
+            expiry = creds._expiry_time
+    else:
+        frozen, expiry = creds._frozen_credentials, creds._expiry_time
     expires_at = expiry if isinstance(expiry, datetime) else None
     return Snapshot(frozen, expiry, frozen.access_key, bool(frozen.token), expires_at)
 
@@ -108,6 +115,16 @@ def renew(creds: Any) -> None:
         if fetcher is not None and type(cache) is dict and hasattr(fetcher, "_cache_key"):
             cache.pop(fetcher._cache_key, None)
         creds._protected_refresh(is_mandatory=True)
+
+
+async def arenew(creds: Any) -> None:
+    """``renew`` for aiobotocore's credentials (asyncio lock, coroutine refresh)."""
+    fetcher = getattr(getattr(creds, "_refresh_using", None), "__self__", None)
+    async with creds._refresh_lock:
+        cache = getattr(fetcher, "_cache", None)
+        if fetcher is not None and type(cache) is dict and hasattr(fetcher, "_cache_key"):
+            cache.pop(fetcher._cache_key, None)
+        await creds._protected_refresh(is_mandatory=True)
 
 
 # --- instance credentials: the expiry IMDS served -----------------------------------------

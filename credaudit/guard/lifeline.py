@@ -120,6 +120,7 @@ class Lifeline:
         self.source = str(getattr(creds, "method", None) or "unknown")
         self.refreshable = _botocore.refreshable(creds)
         self._lock = threading.RLock()
+        self.threaded = True  # botocore's threading lock guards the credentials
         self._view: View | None = None
         self._attempts = 0
         self._last: _Attempt | None = None
@@ -139,7 +140,7 @@ class Lifeline:
         return self._view
 
     def view(self, now: float) -> View:
-        snap = _botocore.read(self.creds)
+        snap = _botocore.read(self.creds, locked=self.threaded)
         known = self._view
         if (
             known is not None
@@ -288,12 +289,9 @@ class Lifeline:
         self._presign_tried = seen.key
         return True
 
-    def renew_for_presign(self, policy: Policy, seen: View) -> View:
-        if not self.wants_presign_refresh(policy, seen):
-            return seen
-        view = self.renew(policy, seen, forced=True)
+    def presign_renewed(self, view: View) -> None:
+        """The session a presign refresh brought counts as tried too."""
         self._presign_tried = view.key
-        return view
 
     def _settle(self, policy: Policy, view: View, now: float, last: _Attempt | None) -> View:
         if view.expires_ts is None or view.expires_ts - now >= policy.min_remaining:

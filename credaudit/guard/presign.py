@@ -66,50 +66,68 @@ class ClientGuard:
         what: str,
     ) -> R:
         lifeline = self.lifeline
-        if lifeline is None or isinstance(expires_in, bool):
-            return sign(expires_in)
-        try:
-            requested = int(expires_in)
-        except (TypeError, ValueError):
-            return sign(expires_in)  # botocore says what is wrong with it
+        requested = _seconds(expires_in)
+        if lifeline is None or requested is None:
+            return sign(expires_in)  # botocore says what is wrong with a bad value
         policy = self.policy
         result: R
         for _ in range(_SIGN_TRIES):
-            view, granted, action = self._decide(lifeline, policy, requested, what)
+            view = lifeline.check(policy)
+            verdict = self.judge(lifeline, policy, view, requested, what)
+            if verdict is None:  # presign="refresh": renew first
+                renewed = lifeline.renew(policy, view, forced=True)
+                lifeline.presign_renewed(renewed)
+                verdict = self.judge(lifeline, policy, renewed, requested, what, view)
+                view = renewed
+            assert verdict is not None  # with ``before`` given, judge() always decides
+            granted, action = verdict
             result = sign(granted)
-            if view.key is None or signed_with(result, view.key):
-                if policy.metrics is not None:
-                    policy.metrics.presign(action)
+            if self.verified(view, result, signed_with, action):
                 return result
+        return self.unverified(result, what)
+
+    def verified(
+        self, view: View, result: R, signed_with: Callable[[R, str], bool], action: str
+    ) -> bool:
+        if view.key is not None and not signed_with(result, view.key):
+            return False  # signed with a session renewed meanwhile: sign again
+        if self.policy.metrics is not None:
+            self.policy.metrics.presign(action)
+        return True
+
+    def unverified(self, result: R, what: str) -> R:
         logger.warning(
             "%s was signed with credentials other than the client's (S3 Express or "
             "per-request credentials): the guard cannot bound it",
             what,
         )
-        if policy.metrics is not None:
-            policy.metrics.presign("unverified")
+        if self.policy.metrics is not None:
+            self.policy.metrics.presign("unverified")
         return result
 
-    def _decide(
-        self, lifeline: Lifeline, policy: Policy, requested: int, what: str
-    ) -> tuple[View, int, str]:
-        view = lifeline.check(policy)
+    def judge(  # noqa: PLR0917 - shared by the sync and async drivers
+        self,
+        lifeline: Lifeline,
+        policy: Policy,
+        view: View,
+        requested: int,
+        what: str,
+        before: View | None = None,
+    ) -> tuple[int, str] | None:
+        """(ExpiresIn to sign with, action), or None: renew first (``presign="refresh"``,
+        when that can help; ``before`` is the session it replaced, once done)."""
         if view.expires_ts is None:
             if not view.temporary:
-                return view, requested, "no_session"
+                return requested, "no_session"
             lifeline.report_unknown(view.key)
-            return view, requested, "unknown_expiry"
+            return requested, "unknown_expiry"
         room = int(view.expires_ts - policy.now() - policy.skew)
         if requested <= room:
-            return view, requested, "fits"
+            renewed = before is not None and before.key != view.key
+            return requested, "refreshed" if renewed else "fits"
         mode = policy.presign
-        if mode == "refresh":
-            renewed = lifeline.renew_for_presign(policy, view)
-            if renewed is not view and renewed.expires_ts is not None:
-                view = renewed
-                room = int(renewed.expires_ts - policy.now() - policy.skew)
-                if requested <= room:
-                    return view, requested, "refreshed"
+        if mode == "refresh" and before is None and lifeline.wants_presign_refresh(policy, view):
+            return None
         numbers = (
             f"{what} asked for {requested} s; session {mask_key(view.key)} "
             f"({lifeline.source}) expires at {_instant(view.expires_at)}, "
@@ -121,7 +139,7 @@ class ClientGuard:
                 "the credentials used to sign it will expire first: %s",
                 numbers,
             )
-            return view, requested, "warned"
+            return requested, "warned"
         if mode == "refuse" or room < 1:
             if policy.metrics is not None:
                 policy.metrics.presign("refused")
@@ -132,7 +150,16 @@ class ClientGuard:
                 session_expires_at=view.expires_at,
             )
         logger.info("clamped to %d s: %s", room, numbers)
-        return view, room, "clamped"
+        return room, "clamped"
+
+
+def _seconds(expires_in: Any) -> int | None:
+    if isinstance(expires_in, bool):
+        return None
+    try:
+        return int(expires_in)
+    except (TypeError, ValueError):
+        return None
 
 
 def _url_signed_with(url: str, key: str) -> bool:

@@ -92,14 +92,11 @@ class RoleWorld:
                 self.clock.offset = timedelta(0)
 
 
-def make_role_world(
-    endpoint: str,
-    monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Path,
-    duration: int = 1800,
-) -> RoleWorld:
-    import boto3
-
+def role_profile(
+    endpoint: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, duration: int
+) -> str:
+    """Profile ``export``: a role (``duration`` seconds) assumed from static keys in
+    ``src``, its STS calls sent to ``endpoint``.  Returns the profile's name."""
     config = tmp_path / "config"
     config.write_text(
         "[profile src]\n"
@@ -112,7 +109,19 @@ def make_role_world(
         "region = us-east-1\n"
     )
     bare_aws_env(monkeypatch, tmp_path, AWS_CONFIG_FILE=str(config), AWS_ENDPOINT_URL_STS=endpoint)
-    world = RoleWorld(boto3.Session(profile_name="export"), MovingClock())
+    return "export"
+
+
+def make_role_world(
+    endpoint: str,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    duration: int = 1800,
+) -> RoleWorld:
+    import boto3
+
+    profile = role_profile(endpoint, monkeypatch, tmp_path, duration)
+    world = RoleWorld(boto3.Session(profile_name=profile), MovingClock())
     world.session.events.register("after-call.sts.AssumeRole", world.record)
     return world
 
