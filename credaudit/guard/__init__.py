@@ -32,8 +32,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar
 
-from credaudit.guard import _botocore, aio
-from credaudit.guard.aio import AioClientGuard, AioLifeline, GuardedClientContext, is_aio
+from credaudit.guard import _botocore
 from credaudit.guard.errors import GuardError, PresignOutlivesSession, RefreshFailed
 from credaudit.guard.lifeline import Lifeline, Policy
 from credaudit.guard.presign import ACTIONS, ClientGuard, install
@@ -113,6 +112,12 @@ def _check_botocore() -> None:
         logger.warning(note)
 
 
+def is_aio(obj: Any) -> bool:
+    """An aiobotocore client or session (by its classes' module: aiobotocore is optional,
+    and asyncio is imported only for it)."""
+    return any(cls.__module__.startswith("aiobotocore") for cls in type(obj).__mro__)
+
+
 def _botocore_session(target: Any) -> Any:
     if hasattr(target, "create_client") and hasattr(target, "get_component"):
         return target  # botocore.session.Session
@@ -140,6 +145,8 @@ def _guard_session(session: Any, policy: Policy) -> None:
     def create_client(*args: Any, **kwargs: Any) -> Any:
         made = original(*args, **kwargs)
         if asynchronous:  # aiobotocore: an async context manager yielding the client
+            from credaudit.guard.aio import GuardedClientContext
+
             return GuardedClientContext(made, lambda client: _guard_client(client, state.policy))
         _guard_client(made, state.policy)
         return made
@@ -152,7 +159,12 @@ def lifeline_for(creds: Any, asynchronous: bool = False) -> Lifeline:
     with _lifelines_lock:
         lifeline = _lifelines.get(creds)
         if lifeline is None:
-            lifeline = AioLifeline(creds) if asynchronous else Lifeline(creds)
+            if asynchronous:
+                from credaudit.guard.aio import AioLifeline
+
+                lifeline = AioLifeline(creds)
+            else:
+                lifeline = Lifeline(creds)
             _lifelines[creds] = lifeline
         return lifeline
 
@@ -170,7 +182,9 @@ def _guard_client(client: Any, policy: Policy) -> None:
     service = client.meta.service_model.service_name
     state: ClientGuard
     if asynchronous:
-        aio_state = AioClientGuard(policy, lifeline, service)
+        from credaudit.guard import aio
+
+        aio_state = aio.AioClientGuard(policy, lifeline, service)
         client.meta.events.register("before-sign", aio_state.abefore_sign)
         if aio_state.s3:
             aio.install(client, aio_state)

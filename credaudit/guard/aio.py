@@ -31,11 +31,6 @@ logger = logging.getLogger("credaudit.guard")
 R = TypeVar("R")
 
 
-def is_aio(obj: Any) -> bool:
-    """An aiobotocore client or session (found by class name: aiobotocore is optional)."""
-    return any(cls.__module__.startswith("aiobotocore") for cls in type(obj).__mro__)
-
-
 class AioLifeline(Lifeline):
     def __init__(self, creds: Any) -> None:
         super().__init__(creds)

@@ -136,3 +136,20 @@ def test_opentelemetry_meter_gets_the_same_metrics(role_world: Any) -> None:
     assert dict(expiry.attributes) == {"source": "assume-role"}
     (presign,) = points["credaudit_guard_presigns_total"]
     assert presign.value == 1 and dict(presign.attributes) == {"action": "clamped"}
+
+
+def test_metrics_and_async_libraries_are_imported_only_when_asked() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, botocore.session\n"
+        "from credaudit.guard import guard\n"
+        "guard(botocore.session.Session())\n"
+        "heavy = ('prometheus_client', 'opentelemetry', 'asyncio', 'boto3', 'pydantic')\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & set(heavy)))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert out.stdout.strip() == "[]"
