@@ -173,3 +173,46 @@ def test_guarding_a_client_and_guarding_it_again_replaces_the_policy(role_world:
     guard(client, presign="refuse")
     with pytest.raises(PresignOutlivesSession):
         client.generate_presigned_url("get_object", Params=PARAMS, ExpiresIn=SIX_HOURS)
+
+
+def test_refresh_mode_renews_a_half_used_session_once_then_clamps(role_world: Any) -> None:
+    world: RoleWorld = role_world(duration=3600)
+    registry = CollectorRegistry()
+    session = guard(world.session, presign="refresh", metrics=registry, clock=world.clock)
+    s3 = session.client("s3", config=SIGV4)
+    s3.generate_presigned_url("get_object", Params=PARAMS, ExpiresIn=60)
+    (first,) = world.issued
+    world.credentials()
+    world.clock.offset = timedelta(minutes=35)  # 25 min left: past half, above the band
+    url = s3.generate_presigned_url("get_object", Params=PARAMS, ExpiresIn=SIX_HOURS)
+    (second,) = set(world.issued) - {first}
+    assert url_key(url) == second  # renewed for the presign, then clamped to the new one
+    assert world.expiry(second) - timedelta(seconds=40) <= url_end(url) <= world.expiry(second)
+    again = s3.generate_presigned_url("get_object", Params=PARAMS, ExpiresIn=SIX_HOURS)
+    assert url_key(again) == second and len(world.issued) == 2  # once per session
+    sample = registry.get_sample_value
+    assert sample("credaudit_guard_refreshes_total", {"outcome": "renewed"}) == 1
+    assert sample("credaudit_guard_presigns_total", {"action": "clamped"}) == 2
+
+
+def test_clamp_mode_does_not_renew_for_a_presign(role_world: Any) -> None:
+    world: RoleWorld = role_world(duration=3600)
+    s3 = guard(world.session, presign="clamp", clock=world.clock).client("s3", config=SIGV4)
+    s3.generate_presigned_url("get_object", Params=PARAMS, ExpiresIn=60)
+    (first,) = world.issued
+    world.credentials()
+    world.clock.offset = timedelta(minutes=35)
+    url = s3.generate_presigned_url("get_object", Params=PARAMS, ExpiresIn=SIX_HOURS)
+    assert url_key(url) == first and len(world.issued) == 1
+    assert int(query(url)["X-Amz-Expires"]) <= 25 * 60 - 29
+
+
+def test_unsigned_clients_pass_through() -> None:
+    import boto3
+    from botocore import UNSIGNED
+
+    s3 = guard(boto3.Session(region_name="us-east-1")).client(
+        "s3", config=Config(signature_version=UNSIGNED)
+    )
+    url = s3.generate_presigned_url("get_object", Params=PARAMS, ExpiresIn=SIX_HOURS)
+    assert url == "https://exports.s3.amazonaws.com/report.csv"  # nothing signed, nothing bound
