@@ -11,6 +11,7 @@ refresh cause one.
 from __future__ import annotations
 
 import logging
+import math
 import random
 import threading
 from collections.abc import Callable
@@ -61,9 +62,9 @@ class Policy:
         if presign not in PRESIGN_MODES:
             raise GuardError(f"presign={presign!r}: expected one of {', '.join(PRESIGN_MODES)}")
         for name, value in (("min_remaining", min_remaining), ("skew", skew)):
-            if not isinstance(value, (int, float)) or value < 0:
+            if not _finite(value) or value < 0:
                 raise GuardError(f"{name}={value!r}: expected seconds >= 0")
-        if not isinstance(jitter, (int, float)) or not 0 <= jitter <= 1:
+        if not _finite(jitter) or not 0 <= jitter <= 1:
             raise GuardError(f"jitter={jitter!r}: expected a fraction in 0..1")
         if clock is None:
             import time
@@ -319,6 +320,10 @@ class Lifeline:
             mask_key(key),
             self.source,
         )
+
+
+def _finite(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _describe(exc: BaseException) -> str:

@@ -158,7 +158,7 @@ def _seconds(expires_in: Any) -> int | None:
         return None
     try:
         return int(expires_in)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # e.g. inf: botocore says what is wrong
         return None
 
 
