@@ -6,6 +6,8 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -50,6 +52,21 @@ def codes(url: str, world: RoleWorld) -> list[str]:
     return [f.code for f in result.findings]
 
 
+def cli_codes(url: str, session_end: datetime) -> list[str]:
+    """``credaudit url`` told the session's expiry, as a user would run it: the codes it
+    prints (read from its output text, not from the JSON's shape)."""
+    out = subprocess.run(
+        [
+            sys.executable, "-m", "credaudit", "url", "--no-network", "--format", "json",
+            "--session-expires", format_instant(session_end), url,
+        ],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert out.returncode in (0, 1), out.stderr
+    assert '"status": "valid"' in out.stdout
+    return [code for code in ("CA301", "CA302", "CA303") if f'"{code}"' in out.stdout]
+
+
 @pytest.mark.parametrize("config", [None, SIGV4], ids=["sigv2-default", "sigv4"])
 def test_six_hour_url_from_a_30_minute_session_ends_with_the_session(
     role_world: Any, config: Config | None
@@ -63,6 +80,7 @@ def test_six_hour_url_from_a_30_minute_session_ends_with_the_session(
     assert url_end(url) <= session_end - timedelta(seconds=29)  # the skew is kept
     assert url_end(url) >= session_end - timedelta(seconds=40)  # and nothing more is cut
     assert "CA301" not in codes(url, world)
+    assert "CA301" not in cli_codes(url, session_end)
 
     # The same call on an unguarded client of the same session: the URL outlives it, and
     # the oracle says so.
@@ -71,6 +89,7 @@ def test_six_hour_url_from_a_30_minute_session_ends_with_the_session(
     long_url = plain.generate_presigned_url("get_object", Params=PARAMS, ExpiresIn=SIX_HOURS)
     assert url_end(long_url) > session_end + timedelta(hours=5)
     assert "CA301" in codes(long_url, world)
+    assert "CA301" in cli_codes(long_url, session_end)
 
 
 def test_refresh_mode_clamps_a_fresh_session_without_another_assume_role(
