@@ -116,6 +116,10 @@ def test_dead_refresh_path_fails_fast_before_signing(
     with pytest.raises(RefreshFailed):
         s3.list_buckets()  # an ordinary call: before-sign
     assert refreshes(registry, "failed") == 1
+    world.clock.offset += timedelta(seconds=11)  # past the retry window: tried again
+    with pytest.raises(RefreshFailed):
+        s3.generate_presigned_url("get_object", Params=PARAMS, ExpiresIn=60)
+    assert refreshes(registry, "failed") == 2
     frozen = creds.get_frozen_credentials()
     for text in (str(raised.value), caplog.text):
         assert frozen.secret_key not in text and frozen.token not in text
@@ -212,3 +216,19 @@ def test_expiry_metric_is_the_sessions_expiry(role_world: Any) -> None:
         world.expiry(second).timestamp()
     )
     assert world.expiry(second) - world.expiry(key) < timedelta(minutes=1)
+
+
+def test_a_failed_presign_refresh_above_min_remaining_clamps_to_the_old_session(
+    own_moto: OwnMoto, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    world = make_role_world(own_moto.url, monkeypatch, tmp_path, duration=3600)
+    registry = CollectorRegistry()
+    s3 = guard(world.session, metrics=registry, clock=world.clock).client("s3", config=SIGV4)
+    s3.generate_presigned_url("get_object", Params=PARAMS, ExpiresIn=60)
+    (key,) = world.issued
+    world.credentials()
+    own_moto.stop()
+    world.clock.offset = 35 * MINUTE  # 25 min left: a presign refresh would help, and fails
+    url = s3.generate_presigned_url("get_object", Params=PARAMS, ExpiresIn=SIX_HOURS)
+    assert url_key(url) == key and refreshes(registry, "failed") == 1
+    assert int(url.split("X-Amz-Expires=")[1].split("&")[0]) <= 25 * 60 - 29
