@@ -1,0 +1,102 @@
+"""The embedded engine: files streamed through the readers into Accumulators, on both cores.
+
+Measured (docs/performance.md, reference §7): for ``{"Records": …}`` delivery files, gzip +
+orjson in Python beat DuckDB's JSON reader, and the analysis needs only the reduction of each
+file, so there is no table to build.  Files are independent, so large inputs are reduced by a
+process pool, one Accumulator per batch of files, merged in the parent; small inputs stay in
+this process (a pool costs ~100 ms to start).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+
+from credaudit.incident.collect import Accumulator
+from credaudit.incident.events import Event, Session, Use
+from credaudit.incident.files import read_file
+
+POOL_MIN_BYTES = 16 * 1024 * 1024
+_BATCH = 8
+
+
+@dataclass(frozen=True)
+class Options:
+    """What every engine passes to the readers (picklable, for pools and Spark)."""
+
+    kind: str | None = None
+    fields: Mapping[str, tuple[str, ...]] | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+def windowed(
+    events: Iterable[Event], since: datetime | None, until: datetime | None
+) -> Iterator[Event]:
+    if since is None and until is None:
+        yield from events
+        return
+    for event in events:
+        at = (
+            event.at
+            if isinstance(event, Use)
+            else event.minted_at
+            if isinstance(event, Session)
+            else None
+        )
+        if at is not None and (
+            (since is not None and at < since) or (until is not None and at > until)
+        ):
+            continue
+        yield event
+
+
+def reduce_files(paths: Iterable[str], options: Options) -> Accumulator:
+    """The one per-file step of every engine: read, window, reduce."""
+    acc = Accumulator()
+    for path in paths:
+        acc.files += 1
+        acc.add_all(
+            windowed(read_file(path, options.kind, options.fields), options.since, options.until)
+        )
+    return acc
+
+
+def run(
+    paths: list[str],
+    options: Options,
+    jobs: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> Accumulator:
+    total = _size(paths)
+    workers = jobs if jobs is not None else (os.cpu_count() or 1)
+    if workers <= 1 or total < POOL_MIN_BYTES or len(paths) < 2:
+        acc = Accumulator()
+        for done, path in enumerate(paths, 1):
+            acc.merge(reduce_files([path], options))
+            if progress:
+                progress(done, len(paths))
+        return acc
+    batches = [paths[i : i + _BATCH] for i in range(0, len(paths), _BATCH)]
+    acc = Accumulator()
+    done = 0
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        for part in pool.map(reduce_files, batches, [options] * len(batches)):
+            acc.merge(part)
+            done += part.files
+            if progress:
+                progress(done, len(paths))
+    return acc
+
+
+def _size(paths: list[str]) -> int:
+    total = 0
+    for path in paths:
+        try:
+            total += os.path.getsize(path)
+        except OSError:
+            continue
+    return total

@@ -1,0 +1,118 @@
+"""botocore / AWS CLI ``--debug`` logs: each request's signing time, key id, send time and answer.
+
+A request is the ``Sending http request: <AWSPreparedRequest …>`` line (``X-Amz-Date`` is the
+signing time, ``Credential=`` the key id; the security token in the same line is never read),
+then urllib3's status line and botocore's ``Response body:`` whose next line is the body's
+repr: its ``<Code>``/``__type`` is the error.  Log times are local and zone-less; the zone is
+recovered from the first signed request (X-Amz-Date is UTC and signing precedes the log line by
+milliseconds), rounded to a quarter hour.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime, timedelta
+
+from credaudit.incident.errors import scrub, signature_expired_skew
+from credaudit.incident.events import Event, Use
+from credaudit.presign.parse import parse_amz_date
+
+LINE = re.compile(
+    r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),(\d{3}) - (\S+) - ([\w.]+) - "
+    r"(DEBUG|INFO|WARNING|ERROR|CRITICAL) - (.*)"
+)
+_OPERATION = re.compile(r"Making request for OperationModel\(name=(\w+)\)")
+_SENDING = re.compile(r"Sending http request: <AWSPreparedRequest [^>]*?method=(\w+), url=(\S+?),")
+_AMZ_DATE = re.compile(r"'X-Amz-Date': b'(\d{8}T\d{6}Z)'")
+_CREDENTIAL = re.compile(r"Credential=(\w+)/\d{8}/([\w-]+)/([\w-]+)/")
+_STATUS = re.compile(r'"[A-Z]+ \S+ HTTP/[\d.]+" (\d{3})')
+_REQUEST_ID = re.compile(r"'x-amz(?:n)?-request-?id': '([\w-]+)'", re.IGNORECASE)
+_CODE = re.compile(
+    r"<Code>([\w.]+)</Code>|\"__type\":\s*\"(?:[\w.]+#)?(\w+)\"|\"[Cc]ode\":\s*\"(\w+)\""
+)
+_MESSAGE = re.compile(r"<Message>(.*?)</Message>|\"[Mm]essage\":\s*\"((?:[^\"\\]|\\.)*)\"")
+_TIMES = re.compile(r"<RequestTime>(\d{8}T\d{6}Z)</RequestTime>\s*<ServerTime>([^<]+)</ServerTime>")
+_FOUND = re.compile(r"Found credentials (?:in|from) (.+?)\.?$")
+_QUARTER = 900
+
+
+def read_lines(lines: Iterable[bytes], origin: str) -> Iterator[Event]:
+    offset: timedelta | None = None
+    operation: str | None = None
+    provider: str | None = None
+    pending: Use | None = None
+    status: int | None = None
+    body_next = False
+    for number, raw in enumerate(lines, 1):
+        text = raw.decode("utf-8", "replace").rstrip("\r\n")
+        m = LINE.match(text)
+        if m is None:
+            if body_next and pending is not None:
+                body_next = False
+                _answer(pending, text, status)
+                yield pending
+                pending, status = None, None
+            continue
+        body_next = False
+        message = m.group(6)
+        logged = datetime.fromisoformat(m.group(1)).replace(
+            microsecond=int(m.group(2)) * 1000, tzinfo=UTC
+        )
+        if message.startswith("Making request for"):
+            op = _OPERATION.search(message)
+            operation = op.group(1) if op else operation
+        elif message.startswith("Sending http request:"):
+            signed = _AMZ_DATE.search(message)
+            signed_at = parse_amz_date(signed.group(1)) if signed else None
+            if offset is None and signed_at is not None:
+                quarters = round((logged - signed_at).total_seconds() / _QUARTER)
+                offset = timedelta(seconds=quarters * _QUARTER)
+            at = logged - (offset or timedelta(0))
+            sending = _SENDING.search(message)
+            credential = _CREDENTIAL.search(message)
+            method, url = (sending.group(1), sending.group(2)) if sending else ("?", "?")
+            pending = Use(
+                at=at,
+                origin=f"{origin}:{number}",
+                source="sdk-debug",
+                key=credential.group(1) if credential else None,
+                service=credential.group(3) if credential else None,
+                operation=operation,
+                retry_key=f"{operation}|{method} {url.split('?', 1)[0]}",
+                signed_at=signed_at,
+                subject=provider,
+            )
+            status = None
+        elif pending is not None and (code := _STATUS.search(message)) is not None:
+            status = int(code.group(1))
+        elif pending is not None and message.startswith("Response headers:"):
+            rid = _REQUEST_ID.search(message)
+            if rid:
+                pending.request_id = rid.group(1)
+        elif message.startswith("Response body:"):
+            body_next = pending is not None
+        elif (found := _FOUND.search(message)) is not None:
+            provider = found.group(1)
+    if pending is not None and status is not None:
+        _answer(pending, "", status)
+        yield pending
+
+
+def _answer(use: Use, body: str, status: int | None) -> None:
+    code = _CODE.search(body)
+    if code:
+        use.error = next(g for g in code.groups() if g)
+    elif status is not None and status >= 400:
+        use.error = f"HTTP{status}"
+    if use.error is None:
+        return
+    message = _MESSAGE.search(body)
+    text = next((g for g in message.groups() if g), None) if message else None
+    use.message = scrub(text)
+    use.skew_seconds = signature_expired_skew(text)
+    times = _TIMES.search(body)
+    if times and use.skew_seconds is None:
+        request, server = parse_amz_date(times.group(1)), parse_amz_date(times.group(2))
+        if request and server:
+            use.skew_seconds = int((server - request).total_seconds())
