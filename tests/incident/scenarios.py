@@ -21,6 +21,8 @@ ACCOUNT = "111122223333"
 DAY = datetime(2026, 4, 15, tzinfo=UTC)
 TOKEN_CANARY = "CANARYSESSIONTOKEN"
 SECRET_CANARY = "CANARYSECRETKEY"
+# Real session tokens are hundreds of characters of base64: so are these.
+TOKEN_TAIL = "IQoJb3JpZ2luX2VjEJr//////////wEaCXVzLWVhc3QtMSJHMEUCIQ" * 6
 
 
 def at(hhmmss: str) -> datetime:
@@ -125,7 +127,7 @@ class Writer:
                 "responseElements": {
                     "credentials": {
                         "accessKeyId": access_key,
-                        "sessionToken": f"{TOKEN_CANARY}{access_key}",
+                        "sessionToken": f"{TOKEN_CANARY}{access_key}{TOKEN_TAIL}",
                         "expiration": human(expires, comma=not old_format),
                     },
                     "assumedRoleUser": {
@@ -244,7 +246,7 @@ def presigned_uri(access_key: str, signed: datetime, expires: int, obj: str) -> 
     return (
         f"GET /{obj}?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential={scope}"
         f"&X-Amz-Date={amz(signed)}&X-Amz-Expires={expires}&X-Amz-SignedHeaders=host"
-        f"&X-Amz-Security-Token={TOKEN_CANARY}presigned"
+        f"&X-Amz-Security-Token={TOKEN_CANARY}presigned{TOKEN_TAIL.replace('/', '%2F')}"
         f"&X-Amz-Signature={'ab' * 32} HTTP/1.1"
     )
 
@@ -608,7 +610,7 @@ def clock_skew(root: Path) -> Scenario:
             "DEBUG",
             "Sending http request: <AWSPreparedRequest stream_output=False, method=POST, "
             "url=https://ec2.us-east-1.amazonaws.com/, headers={'X-Amz-Date': "
-            f"b'{amz(signed)}', 'X-Amz-Security-Token': b'{TOKEN_CANARY}sdk', "
+            f"b'{amz(signed)}', 'X-Amz-Security-Token': b'{TOKEN_CANARY}sdk{TOKEN_TAIL}', "
             f"'Authorization': b'AWS4-HMAC-SHA256 Credential={k1}/20260415/us-east-1/ec2/"
             "aws4_request, SignedHeaders=host;x-amz-date, Signature=" + "cd" * 32 + "'}>",
         ),
