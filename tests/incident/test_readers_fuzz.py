@@ -153,7 +153,7 @@ app_value = st.sampled_from(
         "-",
     ]
 ) | st.text(max_size=15)
-app_key = st.sampled_from(list(app.FIELDS) + ["time", "x", "sessionToken"])
+app_key = st.sampled_from([*app.FIELDS, "time", "x", "sessionToken"])
 
 
 @settings(max_examples=300, deadline=None)
