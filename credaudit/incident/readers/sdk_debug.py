@@ -15,7 +15,9 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 
 from credaudit.incident.errors import scrub, signature_expired_skew
-from credaudit.incident.events import Event, Use
+from credaudit.incident.events import Event, Session, Use
+from credaudit.incident.identity import principal_of
+from credaudit.incident.times import instant
 from credaudit.presign.parse import parse_amz_date
 
 LINE = re.compile(
@@ -34,6 +36,13 @@ _CODE = re.compile(
 _MESSAGE = re.compile(r"<Message>(.*?)</Message>|\"[Mm]essage\":\s*\"((?:[^\"\\]|\\.)*)\"")
 _TIMES = re.compile(r"<RequestTime>(\d{8}T\d{6}Z)</RequestTime>\s*<ServerTime>([^<]+)</ServerTime>")
 _FOUND = re.compile(r"Found credentials (?:in|from) (.+?)\.?$")
+# A minting answer (STS XML, SSO/Cognito JSON): only the key id, the expiry and the ARN are read;
+# the secret and the token beside them never are.
+_MINTED_XML = re.compile(r"<Credentials>.*?<AccessKeyId>(\w+)</AccessKeyId>.*?</Credentials>", re.S)
+_EXPIRATION_XML = re.compile(r"<Expiration>([^<]+)</Expiration>")
+_ARN_XML = re.compile(r"<(?:AssumedRoleUser|FederatedUser)>.*?<Arn>([^<]+)</Arn>", re.S)
+_MINTED_JSON = re.compile(r'"[Aa]ccessKeyId"\s*:\s*"(\w+)"')
+_EXPIRATION_JSON = re.compile(r'"[Ee]xpiration"\s*:\s*"?([\w:.+-]+)"?')
 _QUARTER = 900
 
 
@@ -52,6 +61,10 @@ def read_lines(lines: Iterable[bytes], origin: str) -> Iterator[Event]:
                 body_next = False
                 _answer(pending, text, status)
                 yield pending
+                if pending.error is None:
+                    minted = _minted(pending, text)
+                    if minted is not None:
+                        yield minted
                 pending, status = None, None
             continue
         body_next = False
@@ -116,3 +129,29 @@ def _answer(use: Use, body: str, status: int | None) -> None:
         request, server = parse_amz_date(times.group(1)), parse_amz_date(times.group(2))
         if request and server:
             use.skew_seconds = int((server - request).total_seconds())
+
+
+def _minted(use: Use, body: str) -> Session | None:
+    """The session a successful minting call returned (AssumeRole*, GetSessionToken, SSO)."""
+    xml = _MINTED_XML.search(body)
+    if xml is not None:
+        expiration = _EXPIRATION_XML.search(body)
+        arn_match = _ARN_XML.search(body)
+        key = xml.group(1)
+    else:
+        found = _MINTED_JSON.search(body)
+        if found is None:
+            return None
+        expiration = _EXPIRATION_JSON.search(body)
+        arn_match = None
+        key = found.group(1)
+    arn = arn_match.group(1) if arn_match else None
+    return Session(
+        key=key,
+        principal=principal_of(arn) or use.operation or "unknown",
+        origin=use.origin,
+        arn=arn,
+        minted_at=use.at,
+        expires_at=instant(expiration.group(1)) if expiration else None,
+        minted_by=f"{use.operation} (SDK log)" if use.operation else "SDK log",
+    )
