@@ -105,7 +105,7 @@ def svg(report: IncidentReport) -> str:
     for use in report.uses:
         if not use.error or use.session not in rows:
             continue
-        y = TOP + ROW * rows[use.session] + ROW / 2 - 2
+        y = TOP + ROW * rows[use.session] + ROW // 2 - 2
         x = scale.x(use.at)
         kind = "retry" if use.retry else "failure"
         title = escape(f"{format_instant(use.at)} {use.error} {use.operation or ''}")

@@ -4,10 +4,6 @@ on every scenario: the same sessions, uses, findings with their details, timelin
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,31 +16,8 @@ from credaudit.incident.embedded import Options
 from credaudit.model import Severity
 from credaudit.report.json import to_jsonable
 from tests.incident.scenarios import SCENARIOS, at
-from tests.peers.peer_util import require_peer
 
 pytestmark = pytest.mark.peer
-
-
-@pytest.fixture(scope="session")
-def spark() -> Iterator[Any]:
-    """One SparkSession for the whole test session (starting one costs seconds)."""
-    try:
-        from pyspark.sql import SparkSession
-    except ImportError:
-        require_peer("pyspark is not installed (scripts/test installs it)")
-    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
-        require_peer("no Java for Spark")
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    session = (
-        SparkSession.builder.master("local[2]")
-        .appName("credaudit-tests")
-        .config("spark.ui.enabled", "false")
-        .config("spark.sql.shuffle.partitions", "2")
-        .getOrCreate()
-    )
-    session.sparkContext.setLogLevel("ERROR")
-    yield session
-    session.stop()
 
 
 def _dump(root: Path, engine: str, options: Options | None = None) -> dict[str, Any]:
