@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from credaudit.incident.events import Event, Session, Unreadable, Use
+from credaudit.incident.events import Activity, Event, Session, Unreadable, Use
 
 # A request sent this long after it was signed is kept even when it succeeded: it is evidence
 # of queueing (and what the dwell finding measures when it failed).
@@ -64,6 +64,8 @@ class Accumulator:
     def add(self, event: Event) -> None:
         if isinstance(event, Use):
             self._use(event)
+        elif isinstance(event, Activity):
+            self._activity(event)
         elif isinstance(event, Session):
             self._session(event)
         else:
@@ -85,13 +87,30 @@ class Accumulator:
             _bump(self.stated, (use.subject, use.stated_expiry), use.at)
         if use.key:
             _bump(self.by_key, use.key, use.at)
-            # A session (not a long-term key): one with a creation date, or an ASIA key id.
-            if use.key not in self.observed and (
-                use.creation is not None or (use.arn and use.key.startswith("ASIA"))
-            ):
-                self.observed[use.key] = (use.arn, use.creation)
+            self._observe(use.key, use.arn, use.creation)
         elif use.arn:
             _bump(self.by_arn, use.arn, use.at)
+
+    def _activity(self, act: Activity) -> None:
+        self.records[act.source] += act.count
+        name = act.key or act.arn
+        if not name:
+            return
+        table = self.by_key if act.key else self.by_arn
+        known = table.get(name)
+        if known is None:
+            table[name] = Seen(act.count, act.first, act.last)
+        else:
+            known.count += act.count
+            known.first = min(known.first, act.first)
+            known.last = max(known.last, act.last)
+        if act.key:
+            self._observe(act.key, act.arn, act.creation)
+
+    def _observe(self, key: str, arn: str | None, creation: datetime | None) -> None:
+        # A session (not a long-term key): one with a creation date, or an ASIA key id.
+        if key not in self.observed and (creation is not None or (arn and key.startswith("ASIA"))):
+            self.observed[key] = (arn, creation)
 
     def merge(self, other: Accumulator) -> Accumulator:
         for session in other.minted.values():

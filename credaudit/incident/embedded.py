@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from credaudit.incident.collect import Accumulator
-from credaudit.incident.events import Event, Session, Use
+from credaudit.incident.events import Activity, Event, Session, Use
 from credaudit.incident.files import read_file
 
 POOL_MIN_BYTES = 16 * 1024 * 1024
@@ -35,18 +35,29 @@ class Options:
 
 def windowed(
     events: Iterable[Event], since: datetime | None, until: datetime | None
-) -> Iterator[Event]:
+) -> Iterable[Event]:
+    """The events inside [since, until]; the events themselves when there is no window."""
     if since is None and until is None:
-        yield from events
-        return
+        return events
+    return _inside(events, since, until)
+
+
+def _inside(
+    events: Iterable[Event], since: datetime | None, until: datetime | None
+) -> Iterator[Event]:
     for event in events:
-        at = (
-            event.at
-            if isinstance(event, Use)
-            else event.minted_at
-            if isinstance(event, Session)
-            else None
-        )
+        if isinstance(event, Use):
+            at: datetime | None = event.at
+        elif isinstance(event, Session):
+            at = event.minted_at
+        elif isinstance(event, Activity):
+            if (since is not None and event.last < since) or (
+                until is not None and event.first > until
+            ):
+                continue
+            at = None
+        else:
+            at = None
         if at is not None and (
             (since is not None and at < since) or (until is not None and at > until)
         ):

@@ -53,6 +53,22 @@ class Use:
 
 
 @dataclass(slots=True)
+class Activity:
+    """Successful calls of one credential in one file, summarised: a delivery file holds
+    thousands of them and the analysis needs only how many, the first and the last (and the
+    session's creation date).  Failures are never summarised: each is a ``Use``."""
+
+    source: str
+    origin: str
+    key: str | None
+    arn: str | None
+    count: int
+    first: datetime
+    last: datetime
+    creation: datetime | None = None
+
+
+@dataclass(slots=True)
 class Unreadable:
     """A file or record that could not be read: CA908, and the run goes on."""
 
@@ -60,4 +76,4 @@ class Unreadable:
     message: str
 
 
-Event = Session | Use | Unreadable
+Event = Session | Use | Activity | Unreadable

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from credaudit.incident.events import Session, Unreadable, Use
+from credaudit.incident.events import Activity, Session, Unreadable, Use
 from credaudit.incident.files import detect, load, read_file
 
 LOGS = Path(__file__).resolve().parents[2] / ".." / "shared" / "conformance" / "logs"
@@ -29,7 +29,10 @@ def test_six_cloudtrail_records_each_one_use() -> None:
         assert detect(load(str(path))[0]) == "cloudtrail"
         events = _events(path)
         assert not [e for e in events if isinstance(e, Unreadable)]
-        assert len([e for e in events if isinstance(e, Use)]) == 1
+        # one record: a failing one is a Use, a successful one a one-call Activity
+        records = [e for e in events if isinstance(e, Use)]
+        records += [e for e in events if isinstance(e, Activity) and e.count == 1]
+        assert len(records) == 1
 
 
 @pytest.mark.parametrize(
@@ -101,9 +104,19 @@ def test_docs_assume_role_mints_a_session(
 def test_s3_example_five_records_one_error() -> None:
     path = LOGS / "s3_access" / "awsdocs__LogFormat__example.log"
     assert detect(load(str(path))[0]) == "s3-access"
-    uses = [e for e in _events(path)]
-    assert all(isinstance(e, Use) for e in uses) and len(uses) == 5
-    assert [u.error for u in uses] == [None, None, "NoSuchBucketPolicy", None, None]  # type: ignore[union-attr]
-    assert [u.operation for u in uses][-1] == "REST.PUT.OBJECT"  # type: ignore[union-attr]
-    assert uses[0].at == datetime(2019, 2, 6, 0, 0, 38, tzinfo=UTC)  # type: ignore[union-attr]
-    assert not any(u.presigned for u in uses)  # type: ignore[union-attr]
+    events = _events(path)
+    assert not [e for e in events if isinstance(e, Unreadable)]
+    uses = [e for e in events if isinstance(e, Use)]
+    quiet = [e for e in events if isinstance(e, Activity)]
+    assert len(uses) + sum(a.count for a in quiet) == 5
+    [failed] = uses
+    assert (failed.error, failed.operation, failed.request_id) == (
+        "NoSuchBucketPolicy",
+        "REST.GET.BUCKETPOLICY",
+        "A1206F460EXAMPLE",
+    )
+    assert failed.at == datetime(2019, 2, 6, 0, 0, 38, tzinfo=UTC)
+    [activity] = quiet  # one requester (a canonical user id, not an ARN)
+    assert activity.arn is None and activity.count == 4
+    assert activity.first == datetime(2019, 2, 6, 0, 0, 38, tzinfo=UTC)
+    assert activity.last == datetime(2019, 2, 6, 0, 1, 57, tzinfo=UTC)

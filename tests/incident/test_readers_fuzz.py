@@ -10,12 +10,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from credaudit.incident.events import Session, Unreadable, Use
+from credaudit.incident.events import Activity, Session, Unreadable, Use
 from credaudit.incident.files import decompress, detect, read_data
 from credaudit.incident.readers import app, cloudtrail, s3_access, sdk_debug
 from credaudit.incident.times import human, instant, s3_time
 
-EVENTS = (Session, Use, Unreadable)
+EVENTS = (Session, Use, Activity, Unreadable)
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30),
     lambda inner: (
@@ -107,7 +107,7 @@ s3_token = st.sampled_from(
 @settings(max_examples=300, deadline=None)
 @given(st.lists(s3_token, min_size=1, max_size=30))
 def test_s3_lines(tokens: list[str]) -> None:
-    _all(s3_access.read_lines([" ".join(tokens).encode()], "f"))
+    _all(s3_access.read_lines([" ".join(tokens).encode("utf-8", "surrogatepass")], "f"))
 
 
 sdk_message = st.sampled_from(
@@ -160,7 +160,7 @@ app_key = st.sampled_from([*app.FIELDS, "time", "x", "sessionToken"])
 @given(st.dictionaries(app_key, app_value, max_size=8), st.booleans())
 def test_app_lines(fields: dict[str, str], as_json: bool) -> None:
     line = json.dumps(fields) if as_json else " ".join(f"{k}={v}" for k, v in fields.items())
-    _all(app.read_lines([line.encode()], "f"))
+    _all(app.read_lines([line.encode("utf-8", "surrogatepass")], "f"))
 
 
 @settings(max_examples=200, deadline=None)

@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 
 from credaudit.incident.errors import scrub
-from credaudit.incident.events import Event, Session, Unreadable, Use
+from credaudit.incident.events import Activity, Event, Session, Unreadable, Use
 from credaudit.incident.times import instant
 
 MINTING = frozenset(
@@ -63,7 +63,37 @@ def read_lines(lines: Iterable[bytes], origin: str) -> Iterator[Event]:
 
 
 def _records(records: list[Any], origin: str, suffix: str) -> Iterator[Event]:
+    """Failures and mintings record by record; successful calls summarised per credential.
+
+    The fast path handles the common record (ISO ``...Z`` eventTime, no error, not a minting)
+    with a few dict lookups and string comparisons (ISO instants of one shape sort as text),
+    parsing two instants per credential per file instead of one per record."""
+    activity: dict[str, list[Any]] = {}
     for index, rec in enumerate(records):
+        if type(rec) is dict:
+            t = rec.get("eventTime")
+            identity = rec.get("userIdentity")
+            if (
+                type(t) is str
+                and len(t) == 20
+                and t[19] == "Z"
+                and type(identity) is dict
+                and not rec.get("errorCode")
+                and rec.get("eventName") not in MINTING
+            ):
+                key = identity.get("accessKeyId")
+                name = key if type(key) is str and key else identity.get("arn")
+                if type(name) is str and name:
+                    slot = activity.get(name)
+                    if slot is None:
+                        activity[name] = [1, t, t, identity]
+                    else:
+                        slot[0] += 1
+                        if t < slot[1]:
+                            slot[1] = t
+                        elif t > slot[2]:
+                            slot[2] = t
+                    continue
         where = origin + suffix.format(index) if suffix else origin
         if not isinstance(rec, dict):
             yield Unreadable(where, "record is not a JSON object")
@@ -72,32 +102,56 @@ def _records(records: list[Any], origin: str, suffix: str) -> Iterator[Event]:
             yield from record(rec, where)
         except (TypeError, AttributeError, ValueError) as exc:
             yield Unreadable(where, f"unexpected record shape ({type(exc).__name__})")
+    for count, first, last, identity in activity.values():
+        yield _activity(origin, count, first, last, identity)
+
+
+def _activity(origin: str, count: int, first: str, last: str, identity: dict[str, Any]) -> Event:
+    start, end = instant(first), instant(last)
+    if start is None or end is None:
+        return Unreadable(origin, f"{count} record(s) with an unreadable eventTime")
+    return Activity(
+        source="cloudtrail",
+        origin=origin,
+        key=_str(identity.get("accessKeyId")),
+        arn=_str(identity.get("arn")),
+        count=count,
+        first=start,
+        last=end,
+        creation=_creation(identity),
+    )
+
+
+def _creation(identity: dict[str, Any]) -> datetime | None:
+    context = identity.get("sessionContext")
+    if type(context) is dict:
+        attributes = context.get("attributes")
+        if type(attributes) is dict:
+            return instant(attributes.get("creationDate"))
+    return None
 
 
 def _str(value: object) -> str | None:
-    return value if isinstance(value, str) and value else None
+    return value if type(value) is str and value else None
 
 
-def record(rec: dict[str, Any], origin: str) -> Iterator[Event]:
-    """One record: the call as a use of its caller's credential, and the Session it minted."""
+def record(rec: dict[str, Any], origin: str) -> list[Event]:
+    """One record: the call as a use of its caller's credential, and the Session it minted.
+
+    A list rather than a generator: this runs once per record, and most records give one
+    event."""
     at = instant(rec.get("eventTime"))
     if at is None:
-        yield Unreadable(origin, "record has no readable eventTime")
-        return
+        return [Unreadable(origin, "record has no readable eventTime")]
     identity = rec.get("userIdentity")
-    if not isinstance(identity, dict):
+    if type(identity) is not dict:
         identity = {}
     name = _str(rec.get("eventName"))
     error = _str(rec.get("errorCode"))
     source = _str(rec.get("eventSource"))
-    creation = None
-    context = identity.get("sessionContext")
-    if isinstance(context, dict):
-        attributes = context.get("attributes")
-        if isinstance(attributes, dict):
-            creation = instant(attributes.get("creationDate"))
+    creation = _creation(identity)
     caller = _str(identity.get("arn"))
-    yield Use(
+    use = Use(
         at=at,
         origin=origin,
         source="cloudtrail",
@@ -106,15 +160,17 @@ def record(rec: dict[str, Any], origin: str) -> Iterator[Event]:
         service=source.split(".", 1)[0] if source else None,
         operation=name,
         request_id=_str(rec.get("requestID")),
-        retry_key=f"{caller}|{source}|{name}" if error else None,
-        error=error,
-        message=scrub(_str(rec.get("errorMessage"))) if error else None,
         creation=creation,
     )
-    if name in MINTING and not error:
+    if error:
+        use.error = error
+        use.retry_key = f"{caller}|{source}|{name}"
+        use.message = scrub(_str(rec.get("errorMessage")))
+    elif name in MINTING:
         session = _minted(rec, at, name, caller, origin)
         if session is not None:
-            yield session
+            return [use, session]
+    return [use]
 
 
 def _minted(
