@@ -36,6 +36,9 @@ START = datetime(2026, 4, 15, tzinfo=UTC)
 PER_FILE = 1000
 ROLES = 400
 GAP_ROLES = 20
+OWNER = "79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be"
+HOST_ID = "s9lzHYrFp76ZVxRcpX9+5cjAnEH2ROuNkd2BHfIa6UkFVdtjf5mKR3="
+EXPIRED = "The security token included in the request is expired"
 
 
 def _iso(t: datetime) -> str:
@@ -43,7 +46,9 @@ def _iso(t: datetime) -> str:
 
 
 def _human(t: datetime) -> str:
-    return f"{t:%b} {t.day}, {t.year}, {t.hour % 12 or 12}:{t:%M:%S} {'AM' if t.hour < 12 else 'PM'}"
+    return (
+        f"{t:%b} {t.day}, {t.year}, {t.hour % 12 or 12}:{t:%M:%S} {'AM' if t.hour < 12 else 'PM'}"
+    )
 
 
 class Fleet:
@@ -81,18 +86,29 @@ class Fleet:
         arn = f"arn:aws:sts::{ACCOUNT}:assumed-role/role-{role:03d}/{name}"
         self.sessions[(role, minted)] = (key, arn)
         return {
-            "eventVersion": "1.11", "eventTime": _iso(minted), "eventSource": "sts.amazonaws.com",
-            "eventName": "AssumeRole", "awsRegion": "us-east-1",
+            "eventVersion": "1.11",
+            "eventTime": _iso(minted),
+            "eventSource": "sts.amazonaws.com",
+            "eventName": "AssumeRole",
+            "awsRegion": "us-east-1",
             "userIdentity": {"type": "AWSService", "invokedBy": "ec2.amazonaws.com"},
-            "requestParameters": {"roleArn": f"arn:aws:iam::{ACCOUNT}:role/role-{role:03d}",
-                                  "roleSessionName": name, "durationSeconds": 3600},
-            "responseElements": {"credentials": {
-                "accessKeyId": key, "sessionToken": "IQoJb3JpZ2luX2VjE" + "x" * 400,
-                "expiration": _human(minted + timedelta(hours=1))},
-                "assumedRoleUser": {"assumedRoleId": f"AROA:{name}", "arn": arn}},
+            "requestParameters": {
+                "roleArn": f"arn:aws:iam::{ACCOUNT}:role/role-{role:03d}",
+                "roleSessionName": name,
+                "durationSeconds": 3600,
+            },
+            "responseElements": {
+                "credentials": {
+                    "accessKeyId": key,
+                    "sessionToken": "IQoJb3JpZ2luX2VjE" + "x" * 400,
+                    "expiration": _human(minted + timedelta(hours=1)),
+                },
+                "assumedRoleUser": {"assumedRoleId": f"AROA:{name}", "arn": arn},
+            },
             "requestID": f"{self.rng.getrandbits(64):016x}",
             "eventID": f"{self.rng.getrandbits(64):016x}",
-            "eventType": "AwsApiCall", "recipientAccountId": ACCOUNT,
+            "eventType": "AwsApiCall",
+            "recipientAccountId": ACCOUNT,
         }
 
 
@@ -112,8 +128,9 @@ def generate(records: int) -> Path:
     for f in range(files):
         slot = START + timedelta(minutes=5 * f)
         batch: list[dict[str, object]] = first if f == 0 else []
-        batch += [fleet.minting(role, t) for t, role in mints
-                  if slot <= t < slot + timedelta(minutes=5)]
+        batch += [
+            fleet.minting(role, t) for t, role in mints if slot <= t < slot + timedelta(minutes=5)
+        ]
         uses = sorted(slot + timedelta(seconds=rng.randrange(300)) for _ in range(PER_FILE + 200))
         for at in uses:
             if len(batch) >= PER_FILE:
@@ -123,46 +140,69 @@ def generate(records: int) -> Path:
             failing = at >= expires
             rid = f"{rng.getrandbits(64):016X}"
             if not failing:
-                batch.append({
-                    "eventVersion": "1.11", "eventTime": _iso(at), "eventSource": "ec2.amazonaws.com",
-                    "eventName": rng.choice(names), "awsRegion": "us-east-1",
-                    "userIdentity": {"type": "AssumedRole", "arn": arn, "accountId": ACCOUNT,
-                                     "accessKeyId": key, "sessionContext": {"attributes": {
-                                         "creationDate": _iso(minted), "mfaAuthenticated": "false"}}},
-                    "sourceIPAddress": f"10.0.{role % 250}.{rng.randrange(250)}",
-                    "requestParameters": {"instancesSet": {"items": [{"instanceId": f"i-{rid.lower()}"}]}},
-                    "responseElements": None, "requestID": rid, "eventID": f"{rng.getrandbits(64):x}",
-                    "eventType": "AwsApiCall", "recipientAccountId": ACCOUNT,
-                })
+                batch.append(
+                    {
+                        "eventVersion": "1.11",
+                        "eventTime": _iso(at),
+                        "eventSource": "ec2.amazonaws.com",
+                        "eventName": rng.choice(names),
+                        "awsRegion": "us-east-1",
+                        "userIdentity": {
+                            "type": "AssumedRole",
+                            "arn": arn,
+                            "accountId": ACCOUNT,
+                            "accessKeyId": key,
+                            "sessionContext": {
+                                "attributes": {
+                                    "creationDate": _iso(minted),
+                                    "mfaAuthenticated": "false",
+                                }
+                            },
+                        },
+                        "sourceIPAddress": f"10.0.{role % 250}.{rng.randrange(250)}",
+                        "requestParameters": {
+                            "instancesSet": {"items": [{"instanceId": f"i-{rid.lower()}"}]}
+                        },
+                        "responseElements": None,
+                        "requestID": rid,
+                        "eventID": f"{rng.getrandbits(64):x}",
+                        "eventType": "AwsApiCall",
+                        "recipientAccountId": ACCOUNT,
+                    }
+                )
             if len(batch) % 5 == 0 or failing:
                 stamp = at.strftime("%d/%b/%Y:%H:%M:%S +0000")
                 obj = f"data/{role:03d}/{rng.randrange(10**6):06d}.json"
                 status, err = ("400", "ExpiredToken") if failing else ("200", "-")
                 for _ in range(3 if failing else 1):
                     s3_lines.append(
-                        f"79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be data-bkt [{stamp}] "
-                        f"10.0.{role % 250}.7 {arn} {rng.getrandbits(64):016X} REST.PUT.OBJECT {obj} "
-                        f'"PUT /{obj} HTTP/1.1" {status} {err} 0 2048 31 12 "-" "aws-sdk-java/2.20" - '
-                        f"s9lzHYrFp76ZVxRcpX9+5cjAnEH2ROuNkd2BHfIa6UkFVdtjf5mKR3= SigV4 "
-                        f"ECDHE-RSA-AES128-GCM-SHA256 AuthHeader data-bkt.s3.us-east-1.amazonaws.com TLSv1.2 - -"
+                        f"{OWNER} data-bkt [{stamp}] 10.0.{role % 250}.7 {arn} "
+                        f"{rng.getrandbits(64):016X} REST.PUT.OBJECT {obj} "
+                        f'"PUT /{obj} HTTP/1.1" {status} {err} 0 2048 31 12 "-" '
+                        f'"aws-sdk-java/2.20" - {HOST_ID} SigV4 ECDHE-RSA-AES128-GCM-SHA256 '
+                        "AuthHeader data-bkt.s3.us-east-1.amazonaws.com TLSv1.2 - -"
                     )
                 app_lines.append(
                     f"{_iso(at)} worker=role-{role:03d} requestId=req_{rid.lower()} "
                     f"credentialExpiration={_iso(expires)} requestSentAt={_iso(at)}"
-                    + (' error=ExpiredToken message="The security token included in the request is expired"'
-                       if failing else " status=200")
+                    + (f' error=ExpiredToken message="{EXPIRED}"' if failing else " status=200")
                 )
         folder = root / "AWSLogs" / ACCOUNT / "CloudTrail" / "us-east-1" / f"{slot:%Y/%m/%d}"
         folder.mkdir(parents=True, exist_ok=True)
-        name = f"{ACCOUNT}_CloudTrail_us-east-1_{slot:%Y%m%dT%H%MZ}_{rng.getrandbits(48):012x}.json.gz"
+        name = (
+            f"{ACCOUNT}_CloudTrail_us-east-1_{slot:%Y%m%dT%H%MZ}_{rng.getrandbits(48):012x}.json.gz"
+        )
         (folder / name).write_bytes(gzip.compress(json.dumps({"Records": batch}).encode(), 6))
     for kind, lines, per in (("s3-logs", s3_lines, 5000), ("app-logs", app_lines, 5000)):
         folder = root / kind
         folder.mkdir(parents=True, exist_ok=True)
         for i in range(0, len(lines), per):
             (folder / f"{kind}-{i // per:04d}.log.gz").write_bytes(
-                gzip.compress(("\n".join(lines[i : i + per]) + "\n").encode(), 6))
-    done.write_text(f"{records} CloudTrail records, {len(s3_lines)} S3 lines, {len(app_lines)} app lines\n")
+                gzip.compress(("\n".join(lines[i : i + per]) + "\n").encode(), 6)
+            )
+    done.write_text(
+        f"{records} CloudTrail records, {len(s3_lines)} S3 lines, {len(app_lines)} app lines\n"
+    )
     return root
 
 
@@ -177,7 +217,9 @@ def baseline(root: Path) -> int:
             with open(path, "rb") as handle:
                 data = gzip.decompress(handle.read())
             if "CloudTrail" in path:
-                count += sum(1 for r in json.loads(data)["Records"] if r.get("errorCode") == "ExpiredToken")
+                count += sum(
+                    1 for r in json.loads(data)["Records"] if r.get("errorCode") == "ExpiredToken"
+                )
             else:
                 count += data.count(b"ExpiredToken")
     return count
@@ -186,8 +228,11 @@ def baseline(root: Path) -> int:
 def run_incident(root: Path) -> tuple[float, int, dict[str, object]]:
     """Wall time, peak RSS (KiB, the largest process) and the report summary."""
     start = time.perf_counter()
-    proc = subprocess.Popen([BIN, "incident", str(root), "--format", "json"], stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [BIN, "incident", str(root), "--format", "json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
     out = proc.stdout.read() if proc.stdout else b""
     _pid, _status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
@@ -197,7 +242,9 @@ def run_incident(root: Path) -> tuple[float, int, dict[str, object]]:
 
 def run_baseline(root: Path) -> tuple[float, int]:
     start = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, __file__, "--baseline", str(root)], stdout=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, __file__, "--baseline", str(root)], stdout=subprocess.PIPE
+    )
     out = proc.stdout.read() if proc.stdout else b""
     _pid, _status, usage = os.wait4(proc.pid, 0)
     assert int(out.strip()) >= 0
@@ -219,11 +266,17 @@ def main() -> None:
         _, small_peak, _ = run_incident(small)
         rss[25_000].append(small_peak)
     inc, base = statistics.median(times["incident"]), statistics.median(times["baseline"])
-    print(f"250k: credaudit incident --format json  median {inc:.2f} s  (runs {[round(t, 2) for t in times['incident']]})")
-    print(f"250k: bare gzip+json.loads loop           median {base:.2f} s  (runs {[round(t, 2) for t in times['baseline']]})")
+    runs = {name: [round(t, 2) for t in values] for name, values in times.items()}
+    print(f"250k: credaudit incident --format json  median {inc:.2f} s  (runs {runs['incident']})")
+    print(
+        f"250k: bare gzip+json.loads loop           median {base:.2f} s  (runs {runs['baseline']})"
+    )
     print(f"ratio incident / baseline: {inc / base:.2f}x (target <= 1.0x)")
     peak_big, peak_small = max(rss[250_000]), max(rss[25_000])
-    print(f"peak RSS: 250k {peak_big / 1024:.0f} MiB, 25k {peak_small / 1024:.0f} MiB, ratio {peak_big / peak_small:.2f}x (target <= 1.5x)")
+    print(
+        f"peak RSS: 250k {peak_big / 1024:.0f} MiB, 25k {peak_small / 1024:.0f} MiB, "
+        f"ratio {peak_big / peak_small:.2f}x (target <= 1.5x)"
+    )
     print(f"report: {summary}")
 
 

@@ -93,6 +93,11 @@ class Accumulator:
 
     def _activity(self, act: Activity) -> None:
         self.records[act.source] += act.count
+        if act.stated_expiry is not None:
+            _merge_seen(
+                self.stated,
+                {(act.subject, act.stated_expiry): Seen(act.count, act.first, act.last)},
+            )
         name = act.key or act.arn
         if not name:
             return

@@ -83,7 +83,7 @@ def run(
     progress: Callable[[int, int], None] | None = None,
 ) -> Accumulator:
     total = _size(paths)
-    workers = jobs if jobs is not None else (os.cpu_count() or 1)
+    workers = jobs if jobs is not None else idle_cores()
     if workers <= 1 or total < POOL_MIN_BYTES or len(paths) < 2:
         acc = Accumulator()
         for done, path in enumerate(paths, 1):
@@ -101,6 +101,18 @@ def run(
             if progress:
                 progress(done, len(paths))
     return acc
+
+
+def idle_cores() -> int:
+    """Cores not already busy (like ``make -l``): measured here, a second worker on a machine
+    whose cores are taken by other work ran each worker 2.5x slower and the whole run slower
+    than one process (docs/performance.md)."""
+    cores = os.cpu_count() or 1
+    try:
+        busy = os.getloadavg()[0]
+    except OSError:
+        return cores
+    return max(1, min(cores, round(cores - busy + 0.5)))
 
 
 def _size(paths: list[str]) -> int:

@@ -66,6 +66,8 @@ class Activity:
     first: datetime
     last: datetime
     creation: datetime | None = None
+    stated_expiry: datetime | None = None
+    subject: str | None = None
 
 
 @dataclass(slots=True)

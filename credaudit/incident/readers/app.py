@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 
 from credaudit.incident.errors import scrub, signature_expired_skew
-from credaudit.incident.events import Event, Unreadable, Use
+from credaudit.incident.events import Activity, Event, Unreadable, Use
 from credaudit.incident.times import instant
 
 # canonical name -> the keys looked for, in order
@@ -38,6 +39,7 @@ _PAIR = re.compile(r'([A-Za-z_@][\w.@-]*)=("(?:[^"\\]|\\.)*"|\S*)')
 _LEADING_TIME = re.compile(
     r"\[?(\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?)\]?\s"
 )
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _FACTS = ("credentialExpiration", "error", "accessKeyId", "signedAt", "requestId")
 
 
@@ -53,6 +55,7 @@ def read_lines(
     lines: Iterable[bytes], origin: str, fields: Mapping[str, tuple[str, ...]] | None = None
 ) -> Iterator[Event]:
     names = fields or FIELDS
+    quiet: dict[tuple[Any, ...], list[Any]] = {}
     for number, raw in enumerate(lines, 1):
         text = raw.decode("utf-8", "replace").strip()
         if not text:
@@ -73,9 +76,67 @@ def read_lines(
             values = {k: _unquote(v) for k, v in _PAIR.findall(text)}
             lead = _LEADING_TIME.match(text + " ")
             leading = lead.group(1).replace(",", ".") if lead else None
+            if _quiet(values, leading, names, quiet):
+                continue
         event = _use(values, leading, names, where)
         if event is not None:
             yield event
+    for (worker, expiry, key, principal), (count, first, last) in quiet.items():
+        yield Activity(
+            source="app",
+            origin=origin,
+            key=key,
+            arn=principal,
+            count=count,
+            first=instant(first) or _EPOCH,
+            last=instant(last) or _EPOCH,
+            stated_expiry=instant(expiry),
+            subject=worker,
+        )
+
+
+def _quiet(
+    values: Mapping[str, Any],
+    leading: str | None,
+    names: Mapping[str, tuple[str, ...]],
+    quiet: dict[tuple[Any, ...], list[Any]],
+) -> bool:
+    """Summarise a plain successful request line (as CloudTrail's are): no error, ISO ``…Z``
+    instants (which sort as text).  Anything else goes through ``_use``."""
+    if _get(values, names, "error") is not None or _get(values, names, "signedAt") is not None:
+        return False
+    at = _get(values, names, "requestSentAt") or _get(values, names, "time") or leading
+    expiry = _get(values, names, "credentialExpiration")
+    key = _get(values, names, "accessKeyId")
+    if expiry is None and key is None:
+        return False
+    for stamp in (at, expiry):
+        if stamp is not None and not (
+            type(stamp) is str
+            and len(stamp) == 20
+            and stamp[19] == "Z"
+            and stamp[10] == "T"
+            and instant(stamp) is not None
+        ):
+            return False
+    if at is None:
+        return False
+    group = (
+        _text(_get(values, names, "worker")),
+        expiry,
+        _text(key),
+        _text(_get(values, names, "principal")),
+    )
+    slot = quiet.get(group)
+    if slot is None:
+        quiet[group] = [1, at, at]
+    else:
+        slot[0] += 1
+        if at < slot[1]:
+            slot[1] = at
+        elif at > slot[2]:
+            slot[2] = at
+    return True
 
 
 def _unquote(value: str) -> str:
