@@ -214,3 +214,30 @@ def test_truncated_gzip_keeps_what_it_can() -> None:
 def test_cloudtrail_odd_shapes(doc: bytes) -> None:
     events = _all(cloudtrail.read_document(doc, "f"))
     assert events
+
+
+def test_boto3_stream_logger_format() -> None:
+    """boto3.set_stream_logger writes '%(asctime)s %(name)s [%(levelname)s] %(message)s'."""
+    lines = [
+        "2026-04-15 10:02:00,001 botocore.endpoint [DEBUG] Making request for "
+        "OperationModel(name=GetObject) with params: {}",
+        "2026-04-15 10:02:00,002 botocore.endpoint [DEBUG] Sending http request: "
+        "<AWSPreparedRequest stream_output=True, method=GET, url=https://b.s3.amazonaws.com/k, "
+        "headers={'X-Amz-Date': b'20260415T100200Z', 'Authorization': b'AWS4-HMAC-SHA256 "
+        "Credential=ASIAQXAMPLE000000001/20260415/us-east-1/s3/aws4_request, Signature=ab'}>",
+        "2026-04-15 10:02:00,090 urllib3.connectionpool [DEBUG] https://b.s3.amazonaws.com:443 "
+        '"GET /k HTTP/1.1" 400 None',
+        "2026-04-15 10:02:00,091 botocore.parsers [DEBUG] Response body:",
+        "b'<Error><Code>ExpiredToken</Code><Message>The provided token has expired.</Message>"
+        "</Error>'",
+    ]
+    assert detect("\n".join(lines).encode()) == "sdk-debug"
+    [use] = _all(sdk_debug.read_lines([line.encode() for line in lines], "f"))
+    assert isinstance(use, Use)
+    assert (use.error, use.key, use.service, use.operation) == (
+        "ExpiredToken",
+        "ASIAQXAMPLE000000001",
+        "s3",
+        "GetObject",
+    )
+    assert use.signed_at is not None and use.at.isoformat().startswith("2026-04-15T10:02:00")

@@ -20,9 +20,12 @@ from credaudit.incident.identity import principal_of
 from credaudit.incident.times import instant
 from credaudit.presign.parse import parse_amz_date
 
+# The AWS CLI's --debug format, and boto3.set_stream_logger's
+# ("%(asctime)s %(name)s [%(levelname)s] %(message)s").
 LINE = re.compile(
-    r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),(\d{3}) - (\S+) - ([\w.]+) - "
-    r"(DEBUG|INFO|WARNING|ERROR|CRITICAL) - (.*)"
+    r"(?P<t>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),(?P<ms>\d{3})"
+    r"(?: - \S+ - [\w.]+ - (?:DEBUG|INFO|WARNING|ERROR|CRITICAL) - "
+    r"| [\w.]+ \[(?:DEBUG|INFO|WARNING|ERROR|CRITICAL)\] )(?P<msg>.*)"
 )
 _OPERATION = re.compile(r"Making request for OperationModel\(name=(\w+)\)")
 _SENDING = re.compile(r"Sending http request: <AWSPreparedRequest [^>]*?method=(\w+), url=(\S+?),")
@@ -68,9 +71,9 @@ def read_lines(lines: Iterable[bytes], origin: str) -> Iterator[Event]:
                 pending, status = None, None
             continue
         body_next = False
-        message = m.group(6)
-        logged = datetime.fromisoformat(m.group(1)).replace(
-            microsecond=int(m.group(2)) * 1000, tzinfo=UTC
+        message = m.group("msg")
+        logged = datetime.fromisoformat(m.group("t")).replace(
+            microsecond=int(m.group("ms")) * 1000, tzinfo=UTC
         )
         if message.startswith("Making request for"):
             op = _OPERATION.search(message)
