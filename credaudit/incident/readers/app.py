@@ -19,6 +19,7 @@ import orjson
 from credaudit.incident.errors import scrub, signature_expired_skew
 from credaudit.incident.events import Activity, Event, Unreadable, Use
 from credaudit.incident.times import instant
+from credaudit.presign.parse import parse as parse_url
 
 # canonical name -> the keys looked for, in order
 FIELDS: dict[str, tuple[str, ...]] = {
@@ -34,13 +35,14 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "operation": ("operation", "op", "action"),
     "service": ("service",),
     "principal": ("principal", "roleArn", "role_arn", "arn"),
+    "url": ("url", "presignedUrl", "presigned_url"),
 }
 _PAIR = re.compile(r'([A-Za-z_@][\w.@-]*)=("(?:[^"\\]|\\.)*"|\S*)')
 _LEADING_TIME = re.compile(
     r"\[?(\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?)\]?\s"
 )
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_FACTS = ("credentialExpiration", "error", "accessKeyId", "signedAt", "requestId")
+_FACTS = ("credentialExpiration", "error", "accessKeyId", "signedAt", "requestId", "url")
 
 
 def mapping(overrides: Mapping[str, str] | None) -> dict[str, tuple[str, ...]]:
@@ -103,7 +105,7 @@ def _quiet(
 ) -> bool:
     """Summarise a plain successful request line (as CloudTrail's are): no error, ISO ``…Z``
     instants (which sort as text).  Anything else goes through ``_use``."""
-    if _get(values, names, "error") is not None or _get(values, names, "signedAt") is not None:
+    if any(_get(values, names, n) is not None for n in ("error", "signedAt", "url")):
         return False
     at = _get(values, names, "requestSentAt") or _get(values, names, "time") or leading
     expiry = _get(values, names, "credentialExpiration")
@@ -173,7 +175,7 @@ def _use(
     error = _text(_get(values, names, "error"))
     request_id = _text(_get(values, names, "requestId"))
     worker = _text(_get(values, names, "worker"))
-    return Use(
+    use = Use(
         at=at,
         origin=where,
         source="app",
@@ -190,3 +192,14 @@ def _use(
         skew_seconds=signature_expired_skew(message) if error else None,
         subject=worker,
     )
+    url = _text(_get(values, names, "url"))
+    if url and ("X-Amz-Credential=" in url or "AWSAccessKeyId=" in url):
+        # A presigned URL the application fetched: read with credaudit's own parser; the URL
+        # itself (its token, its signature) is never kept.
+        parsed = parse_url(url)
+        use.presigned = True
+        use.key = use.key or parsed.access_key_id
+        use.signed_at = parsed.signed_at
+        use.url_expires_at = parsed.expires_at
+        use.url_ttl_seconds = parsed.expires_seconds
+    return use

@@ -122,7 +122,9 @@ def line(text: str, where: str) -> Event | None:
         subject=requester,
     )
     target = uri[1:-1].split(" ")[1] if uri and uri.count(" ") >= 1 else None
-    if target and ("X-Amz-Credential=" in target or auth == "QueryString"):
+    if target and (
+        "X-Amz-Credential=" in target or "AWSAccessKeyId=" in target or auth == "QueryString"
+    ):
         parsed = parse_url(f"https://{host}{target}")
         use.presigned = True
         use.key = parsed.access_key_id
