@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -41,7 +40,6 @@ _PAIR = re.compile(r'([A-Za-z_@][\w.@-]*)=("(?:[^"\\]|\\.)*"|\S*)')
 _LEADING_TIME = re.compile(
     r"\[?(\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?)\]?\s"
 )
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _FACTS = ("credentialExpiration", "error", "accessKeyId", "signedAt", "requestId", "url")
 
 
@@ -75,24 +73,27 @@ def read_lines(
             values: dict[str, Any] = obj
             leading = None
         else:
-            values = {k: _unquote(v) for k, v in _PAIR.findall(text)}
-            lead = _LEADING_TIME.match(text + " ")
-            leading = lead.group(1).replace(",", ".") if lead else None
+            values, leading = _pairs(text)
             if _quiet(values, leading, names, quiet):
                 continue
         event = _use(values, leading, names, where)
         if event is not None:
             yield event
     for (worker, expiry, key, principal), (count, first, last) in quiet.items():
+        start, end = instant(first), instant(last)
+        stated = instant(expiry) if expiry is not None else None
+        if start is None or end is None or (expiry is not None and stated is None):
+            yield Unreadable(origin, f"{count} request line(s) with an unreadable time")
+            continue
         yield Activity(
             source="app",
             origin=origin,
             key=key,
             arn=principal,
             count=count,
-            first=instant(first) or _EPOCH,
-            last=instant(last) or _EPOCH,
-            stated_expiry=instant(expiry),
+            first=start,
+            last=end,
+            stated_expiry=stated,
             subject=worker,
         )
 
@@ -112,13 +113,10 @@ def _quiet(
     key = _get(values, names, "accessKeyId")
     if expiry is None and key is None:
         return False
+    # Shape only (sortable ISO ``…Z``); the few distinct values are parsed once per group.
     for stamp in (at, expiry):
         if stamp is not None and not (
-            type(stamp) is str
-            and len(stamp) == 20
-            and stamp[19] == "Z"
-            and stamp[10] == "T"
-            and instant(stamp) is not None
+            type(stamp) is str and len(stamp) == 20 and stamp[19] == "Z" and stamp[10] == "T"
         ):
             return False
     if at is None:
@@ -139,6 +137,21 @@ def _quiet(
         elif at > slot[2]:
             slot[2] = at
     return True
+
+
+def _pairs(text: str) -> tuple[dict[str, Any], str | None]:
+    """key=value pairs and the leading time; plain splits when nothing is quoted (the common
+    line), the regex otherwise."""
+    if '"' in text:
+        values: dict[str, Any] = {k: _unquote(v) for k, v in _PAIR.findall(text)}
+    else:
+        values = {}
+        for part in text.split():
+            name, sep, value = part.partition("=")
+            if sep and name and (name[0].isalpha() or name[0] in "_@"):
+                values[name] = value
+    lead = _LEADING_TIME.match(text + " ") if text[:1].isdigit() or text[:1] == "[" else None
+    return values, (lead.group(1).replace(",", ".") if lead else None)
 
 
 def _unquote(value: str) -> str:
