@@ -91,7 +91,10 @@ def detect(head: bytes) -> str | None:
     """The log kind from the first bytes, or None."""
     text = head.lstrip()[:_SNIFF]
     if text.startswith((b"{", b"[")):
-        if b'"Records"' in text[:4096] or b'"eventVersion"' in text or b'"eventSource"' in text:
+        head = text[:4096]
+        if b'"Records"' in head or b'"CloudTrailEvent"' in head:
+            return "cloudtrail"
+        if b'"eventVersion"' in text or b'"eventSource"' in text:
             return "cloudtrail"
         return "app"
     first = text.split(b"\n", 1)[0].decode("utf-8", "replace")

@@ -120,3 +120,29 @@ def test_s3_example_five_records_one_error() -> None:
     assert activity.arn is None and activity.count == 4
     assert activity.first == datetime(2019, 2, 6, 0, 0, 38, tzinfo=UTC)
     assert activity.last == datetime(2019, 2, 6, 0, 1, 57, tzinfo=UTC)
+
+
+def test_lookup_events_output_shape(tmp_path: Path) -> None:
+    """``aws cloudtrail lookup-events`` wraps each record as a JSON string."""
+    record = CLOUDTRAIL / "awsdocs-iam-user-guide__cloudtrail-integration__line222__AssumeRole.json"
+    import json
+
+    doc = {
+        "Events": [
+            {
+                "EventId": "x",
+                "EventName": "AssumeRole",
+                "CloudTrailEvent": json.dumps(json.loads(record.read_text())),
+            },
+            {"EventId": "y", "CloudTrailEvent": "{broken"},
+        ]
+    }
+    path = tmp_path / "lookup.json"
+    path.write_text(json.dumps(doc, indent=2))
+    assert detect(path.read_bytes()) == "cloudtrail"
+    events = _events(path)
+    [session] = [e for e in events if isinstance(e, Session)]
+    assert session.key == "ASIAWHOJDLGPOEXAMPLE"
+    assert session.expires_at == datetime(2019, 10, 2, 23, 12, 29, tzinfo=UTC)
+    [bad] = [e for e in events if isinstance(e, Unreadable)]
+    assert bad.origin.endswith("#Events[1]")

@@ -43,10 +43,28 @@ def read_document(data: bytes, origin: str) -> Iterator[Event]:
             yield Unreadable(origin, "Records is not a list")
             return
         yield from _records(records, origin, "#Records[{}]")
+    elif isinstance(doc, dict) and isinstance(doc.get("Events"), list):
+        yield from _lookup_events(doc["Events"], origin)
     elif isinstance(doc, list):
         yield from _records(doc, origin, "#[{}]")
     else:
         yield from _records([doc], origin, "")
+
+
+def _lookup_events(events: list[Any], origin: str) -> Iterator[Event]:
+    """``aws cloudtrail lookup-events`` output: each record is a JSON string in
+    ``Events[].CloudTrailEvent``."""
+    records: list[Any] = []
+    for index, event in enumerate(events):
+        text = event.get("CloudTrailEvent") if isinstance(event, dict) else None
+        try:
+            records.append(orjson.loads(text) if isinstance(text, str) else None)
+        except orjson.JSONDecodeError:
+            records.append(None)
+        if records[-1] is None:
+            yield Unreadable(f"{origin}#Events[{index}]", "no readable CloudTrailEvent")
+            records.pop()
+    yield from _records(records, origin, "#Events[{}]")
 
 
 def read_lines(lines: Iterable[bytes], origin: str) -> Iterator[Event]:
