@@ -218,6 +218,9 @@ class Finding:
     remediation: str
     profile: str | None = None
     location: Location | None = None
+    details: Annotated[
+        dict[str, DetailValue], Described("the numbers the finding rests on (incident rules)")
+    ] = field(default_factory=dict, hash=False)
 
 
 @dataclass(kw_only=True)

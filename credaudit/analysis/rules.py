@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from credaudit.model import Finding, Location, Severity
+from credaudit.model import DetailValue, Finding, Location, Severity
 
 
 @dataclass(frozen=True)
@@ -310,6 +310,78 @@ RULES: dict[str, Rule] = {
             "Fix or remove the file: botocore will fail on it too, or silently skip it.",
             "botocore configloader.py, utils.py: JSONFileCache",
         ),
+        Rule(
+            "CA901",
+            "expired-session-used",
+            _H,
+            "Requests were sent with a session after its expiry",
+            "Let the SDK refresh the session (a role profile, the platform's role) and re-sign "
+            "each request with the credentials current when it is sent.",
+            "reference/incident-log-facts.md §3: ExpiredToken, ExpiredTokenException",
+        ),
+        Rule(
+            "CA902",
+            "stale-token-retries",
+            _M,
+            "Retries re-sent a request with the same dead session",
+            "Treat ExpiredToken as non-retryable with the same credentials: refresh, re-sign, "
+            "then retry.",
+            "botocore retryhandler.py / retries/standard.py: ExpiredToken is not retried",
+        ),
+        Rule(
+            "CA903",
+            "refresh-gap",
+            _H,
+            "A session expired while in use and the next one was minted only later",
+            "Refresh ahead of expiry (botocore's advisory window) and alert on failed refreshes; "
+            "find why the refresh path (STS, IMDS, the container agent, SSO) was down.",
+            "botocore credentials.py: RefreshableCredentials._protected_refresh",
+        ),
+        Rule(
+            "CA904",
+            "dwell-past-expiry",
+            _H,
+            "A request was signed while its session was valid and sent after it expired",
+            "Sign at dequeue, not at enqueue, or bound the queue's dwell below the session's "
+            "remaining life.",
+            "botocore endpoint.py: the Sending http request line carries X-Amz-Date",
+        ),
+        Rule(
+            "CA905",
+            "presigned-url-outlived-session",
+            _H,
+            "A presigned URL failed because the session that signed it expired first",
+            "Presign with long-term credentials of a dedicated IAM user, or keep X-Amz-Expires "
+            "within the session's remaining life.",
+            "S3 UG: a presigned URL expires when the credentials that signed it do",
+        ),
+        Rule(
+            "CA906",
+            "wrong-credential-source",
+            _H,
+            "The failures say wrong credentials, not expired ones",
+            "Find which key chain the runtime really uses (credaudit scan on that host) and fix "
+            "the source order; do not broaden IAM permissions.",
+            "reference/incident-log-facts.md §3: InvalidClientTokenId, InvalidAccessKeyId",
+        ),
+        Rule(
+            "CA907",
+            "clock-skew-evidence",
+            _M,
+            "The sender's clock (or its signing time) was off the service's",
+            "Synchronise the sender's clock (chrony / the Amazon Time Sync Service) and sign "
+            "just before sending.",
+            "IAM UG: SigV4 five-minute window; S3 RequestTimeTooSkewed",
+        ),
+        Rule(
+            "CA908",
+            "log-unreadable",
+            _M,
+            "A log file or record could not be read",
+            "Fix or re-fetch the file (a truncated download, a rotated file mid-write); the "
+            "analysis went on without it.",
+            "CloudTrail delivery file format; S3 server access log format",
+        ),
     )
 }
 
@@ -330,6 +402,7 @@ def make_finding(
     remediation: str | None = None,
     profile: str | None = None,
     location: Location | None = None,
+    details: dict[str, DetailValue] | None = None,
 ) -> Finding:
     """Build a Finding for ``code``: title and default fix come from the catalogue."""
     entry = rule(code)
@@ -342,6 +415,7 @@ def make_finding(
         remediation=remediation or entry.fix,
         profile=profile,
         location=location,
+        details=details or {},
     )
 
 

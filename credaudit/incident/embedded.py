@@ -1,0 +1,125 @@
+"""The embedded engine: files streamed through the readers into Accumulators, on both cores.
+
+Measured (docs/performance.md, reference §7): for ``{"Records": …}`` delivery files, gzip +
+orjson in Python beat DuckDB's JSON reader, and the analysis needs only the reduction of each
+file, so there is no table to build.  Files are independent, so large inputs are reduced by a
+process pool, one Accumulator per batch of files, merged in the parent; small inputs stay in
+this process (a pool costs ~100 ms to start).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+
+from credaudit.incident.collect import Accumulator
+from credaudit.incident.events import Activity, Event, Session, Use
+from credaudit.incident.files import read_file
+
+POOL_MIN_BYTES = 16 * 1024 * 1024
+_BATCH = 8
+
+
+@dataclass(frozen=True)
+class Options:
+    """What every engine passes to the readers (picklable, for pools and Spark)."""
+
+    kind: str | None = None
+    fields: Mapping[str, tuple[str, ...]] | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+def windowed(
+    events: Iterable[Event], since: datetime | None, until: datetime | None
+) -> Iterable[Event]:
+    """The events inside [since, until]; the events themselves when there is no window."""
+    if since is None and until is None:
+        return events
+    return _inside(events, since, until)
+
+
+def _inside(
+    events: Iterable[Event], since: datetime | None, until: datetime | None
+) -> Iterator[Event]:
+    for event in events:
+        if isinstance(event, Use):
+            at: datetime | None = event.at
+        elif isinstance(event, Session):
+            at = event.minted_at
+        elif isinstance(event, Activity):
+            if (since is not None and event.last < since) or (
+                until is not None and event.first > until
+            ):
+                continue
+            at = None
+        else:
+            at = None
+        if at is not None and (
+            (since is not None and at < since) or (until is not None and at > until)
+        ):
+            continue
+        yield event
+
+
+def reduce_files(paths: Iterable[str], options: Options) -> Accumulator:
+    """The one per-file step of every engine: read, window, reduce."""
+    acc = Accumulator()
+    for path in paths:
+        acc.files += 1
+        acc.add_all(
+            windowed(read_file(path, options.kind, options.fields), options.since, options.until)
+        )
+    return acc
+
+
+def run(
+    paths: list[str],
+    options: Options,
+    jobs: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> Accumulator:
+    total = _size(paths)
+    workers = jobs if jobs is not None else idle_cores()
+    if workers <= 1 or total < POOL_MIN_BYTES or len(paths) < 2:
+        acc = Accumulator()
+        for done, path in enumerate(paths, 1):
+            acc.merge(reduce_files([path], options))
+            if progress:
+                progress(done, len(paths))
+        return acc
+    batches = [paths[i : i + _BATCH] for i in range(0, len(paths), _BATCH)]
+    acc = Accumulator()
+    done = 0
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        for part in pool.map(reduce_files, batches, [options] * len(batches)):
+            acc.merge(part)
+            done += part.files
+            if progress:
+                progress(done, len(paths))
+    return acc
+
+
+def idle_cores() -> int:
+    """Cores not already busy (like ``make -l``): measured here, a second worker on a machine
+    whose cores are taken by other work ran each worker 2.5x slower and the whole run slower
+    than one process (docs/performance.md)."""
+    cores = os.cpu_count() or 1
+    try:
+        busy = os.getloadavg()[0]
+    except OSError:
+        return cores
+    return max(1, min(cores, round(cores - busy + 0.5)))
+
+
+def _size(paths: list[str]) -> int:
+    total = 0
+    for path in paths:
+        try:
+            total += os.path.getsize(path)
+        except OSError:
+            continue
+    return total

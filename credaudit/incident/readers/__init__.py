@@ -1,0 +1,1 @@
+"""One reader per log kind; ``detect`` picks one from a file's first bytes."""

@@ -1,0 +1,220 @@
+"""CloudTrail: delivery files (``{"Records": [...]}``), one-record-per-line exports, single records.
+
+CloudTrail gives the minting of sessions (``AssumeRole*``, ``GetSessionToken``,
+``GetFederationToken``, ``AssumeRoot``: ``responseElements.credentials``) and every call a
+session made; it mostly does not log calls that failed authentication (reference §1), so its
+failures are few.  The session token in ``responseElements`` is never read into an event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+from credaudit.incident.errors import scrub
+from credaudit.incident.events import Activity, Event, Session, Unreadable, Use
+from credaudit.incident.times import instant
+
+MINTING = frozenset(
+    {
+        "AssumeRole",
+        "AssumeRoleWithSAML",
+        "AssumeRoleWithWebIdentity",
+        "GetSessionToken",
+        "GetFederationToken",
+        "AssumeRoot",
+    }
+)
+
+
+def read_document(data: bytes, origin: str) -> Iterator[Event]:
+    """A whole file: a delivery document, a single record, a JSON array, or JSON lines."""
+    try:
+        doc = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        yield from read_lines(data.splitlines(), origin)
+        return
+    if isinstance(doc, dict) and "Records" in doc:
+        records = doc["Records"]
+        if not isinstance(records, list):
+            yield Unreadable(origin, "Records is not a list")
+            return
+        yield from _records(records, origin, "#Records[{}]")
+    elif isinstance(doc, dict) and isinstance(doc.get("Events"), list):
+        yield from _lookup_events(doc["Events"], origin)
+    elif isinstance(doc, list):
+        yield from _records(doc, origin, "#[{}]")
+    else:
+        yield from _records([doc], origin, "")
+
+
+def _lookup_events(events: list[Any], origin: str) -> Iterator[Event]:
+    """``aws cloudtrail lookup-events`` output: each record is a JSON string in
+    ``Events[].CloudTrailEvent``."""
+    records: list[Any] = []
+    for index, event in enumerate(events):
+        text = event.get("CloudTrailEvent") if isinstance(event, dict) else None
+        try:
+            records.append(orjson.loads(text) if isinstance(text, str) else None)
+        except orjson.JSONDecodeError:
+            records.append(None)
+        if records[-1] is None:
+            yield Unreadable(f"{origin}#Events[{index}]", "no readable CloudTrailEvent")
+            records.pop()
+    yield from _records(records, origin, "#Events[{}]")
+
+
+def read_lines(lines: Iterable[bytes], origin: str) -> Iterator[Event]:
+    """One record per line (CloudTrail Lake and lookup-events exports)."""
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            rec = orjson.loads(line)
+        except orjson.JSONDecodeError as exc:
+            yield Unreadable(f"{origin}:{number}", f"not JSON ({str(exc).split(':')[0]})")
+            continue
+        yield from _records([rec], f"{origin}:{number}", "")
+
+
+def _records(records: list[Any], origin: str, suffix: str) -> Iterator[Event]:
+    """Failures and mintings record by record; successful calls summarised per credential.
+
+    The fast path handles the common record (ISO ``...Z`` eventTime, no error, not a minting)
+    with a few dict lookups and string comparisons (ISO instants of one shape sort as text),
+    parsing two instants per credential per file instead of one per record."""
+    activity: dict[str, list[Any]] = {}
+    for index, rec in enumerate(records):
+        if type(rec) is dict:
+            t = rec.get("eventTime")
+            identity = rec.get("userIdentity")
+            if (
+                type(t) is str
+                and len(t) == 20
+                and t[19] == "Z"
+                and type(identity) is dict
+                and not rec.get("errorCode")
+                and rec.get("eventName") not in MINTING
+            ):
+                key = identity.get("accessKeyId")
+                name = key if type(key) is str and key else identity.get("arn")
+                if type(name) is str and name:
+                    slot = activity.get(name)
+                    if slot is None:
+                        activity[name] = [1, t, t, identity]
+                    else:
+                        slot[0] += 1
+                        if t < slot[1]:
+                            slot[1] = t
+                        elif t > slot[2]:
+                            slot[2] = t
+                    continue
+        where = origin + suffix.format(index) if suffix else origin
+        if not isinstance(rec, dict):
+            yield Unreadable(where, "record is not a JSON object")
+            continue
+        try:
+            yield from record(rec, where)
+        except (TypeError, AttributeError, ValueError) as exc:
+            yield Unreadable(where, f"unexpected record shape ({type(exc).__name__})")
+    for count, first, last, identity in activity.values():
+        yield _activity(origin, count, first, last, identity)
+
+
+def _activity(origin: str, count: int, first: str, last: str, identity: dict[str, Any]) -> Event:
+    start, end = instant(first), instant(last)
+    if start is None or end is None:
+        return Unreadable(origin, f"{count} record(s) with an unreadable eventTime")
+    return Activity(
+        source="cloudtrail",
+        origin=origin,
+        key=_str(identity.get("accessKeyId")),
+        arn=_str(identity.get("arn")),
+        count=count,
+        first=start,
+        last=end,
+        creation=_creation(identity),
+    )
+
+
+def _creation(identity: dict[str, Any]) -> datetime | None:
+    context = identity.get("sessionContext")
+    if type(context) is dict:
+        attributes = context.get("attributes")
+        if type(attributes) is dict:
+            return instant(attributes.get("creationDate"))
+    return None
+
+
+def _str(value: object) -> str | None:
+    return value if type(value) is str and value else None
+
+
+def record(rec: dict[str, Any], origin: str) -> list[Event]:
+    """One record: the call as a use of its caller's credential, and the Session it minted.
+
+    A list rather than a generator: this runs once per record, and most records give one
+    event."""
+    at = instant(rec.get("eventTime"))
+    if at is None:
+        return [Unreadable(origin, "record has no readable eventTime")]
+    identity = rec.get("userIdentity")
+    if type(identity) is not dict:
+        identity = {}
+    name = _str(rec.get("eventName"))
+    error = _str(rec.get("errorCode"))
+    source = _str(rec.get("eventSource"))
+    creation = _creation(identity)
+    caller = _str(identity.get("arn"))
+    use = Use(
+        at=at,
+        origin=origin,
+        source="cloudtrail",
+        key=_str(identity.get("accessKeyId")),
+        arn=caller,
+        service=source.split(".", 1)[0] if source else None,
+        operation=name,
+        request_id=_str(rec.get("requestID")),
+        creation=creation,
+    )
+    if error:
+        use.error = error
+        use.retry_key = f"{caller}|{source}|{name}"
+        use.message = scrub(_str(rec.get("errorMessage")))
+    elif name in MINTING:
+        session = _minted(rec, at, name, caller, origin)
+        if session is not None:
+            return [use, session]
+    return [use]
+
+
+def _minted(
+    rec: dict[str, Any], at: datetime, name: str, caller: str | None, origin: str
+) -> Session | None:
+    response = rec.get("responseElements")
+    if not isinstance(response, dict):
+        return None
+    credentials = response.get("credentials")
+    if not isinstance(credentials, dict):
+        return None
+    request = rec.get("requestParameters")
+    if not isinstance(request, dict):
+        request = {}
+    assumed = response.get("assumedRoleUser")
+    arn = _str(assumed.get("arn")) if isinstance(assumed, dict) else None
+    if arn is None:
+        federated = response.get("federatedUser")
+        arn = _str(federated.get("arn")) if isinstance(federated, dict) else None
+    principal = _str(request.get("roleArn")) or (caller if name == "GetSessionToken" else arn)
+    return Session(
+        key=_str(credentials.get("accessKeyId")),
+        principal=principal or caller or "unknown",
+        origin=origin,
+        arn=arn or (caller if name == "GetSessionToken" else None),
+        minted_at=at,
+        expires_at=instant(credentials.get("expiration")),
+        minted_by=f"{name} by {caller}" if caller else name,
+    )
