@@ -25,6 +25,7 @@ EXIT_OK, EXIT_FINDINGS, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "scan": ("credaudit.commands.scan", "scan", "Audit a host's or a container's AWS credentials."),
     "url": ("credaudit.commands.url", "url", "Check presigned URLs' real remaining life."),
+    "token": ("credaudit.commands.token", "token", "Check bearer tokens against the budget."),
     "check": ("credaudit.commands.check", "check", "Pre-deploy gate from a policy file."),
     "require": (
         "credaudit.commands.require",

@@ -93,7 +93,7 @@ def scan(fmt: str, fail_on: str, soft_fail: bool, **opts: Any) -> int:
 
 
 @click.command()
-@click.argument("kind", type=click.Choice(["scan", "url", "check"]), default="scan")
+@click.argument("kind", type=click.Choice(["scan", "url", "check", "token"]), default="scan")
 def schema(kind: str) -> int:
     """Print the JSON Schema of the JSON output (scan by default)."""
     from credaudit.report.json import schema as json_schema
@@ -108,6 +108,7 @@ def schema(kind: str) -> int:
     module_name, attr = {
         "url": ("credaudit.presign.model", "UrlReport"),
         "check": ("credaudit.policy", "CheckReport"),
+        "token": ("credaudit.tokens.model", "TokenReport"),
     }[kind]
     try:
         model = getattr(importlib.import_module(module_name), attr)
