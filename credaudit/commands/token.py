@@ -40,17 +40,18 @@ TOKEN_FORMATS = [
     "markdown",
     "prometheus",
 ]
-DEFAULT_SKEW = "60s"
+TOKEN_DEFAULTS = {"skew_margin": "60s", "min_remaining": "0s"}
 ONLINE_TIMEOUT = "10s"
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _token_skew_default(func: F) -> F:
+def _token_budget_defaults(func: F) -> F:
     """Tokens are judged with a 60 s skew margin by default (reference §2: 30-60 s is what
-    validators tolerate); scan's options keep their own default."""
+    validators tolerate) and no minimum remaining life: access tokens live 15-60 min by
+    design, so scan's 15 min floor would call every healthy one expiring."""
     for param in getattr(func, "__click_params__", []):
-        if param.name == "skew_margin":
-            param.default = DEFAULT_SKEW
+        if param.name in TOKEN_DEFAULTS:
+            param.default = TOKEN_DEFAULTS[param.name]
             param.show_default = True
     return func
 
@@ -264,7 +265,7 @@ def _from_lines(source: str, inputs: _Inputs, lines_of: Any) -> Iterator[Any]:
     metavar="INSTANT|+DURATION",
     help="Evaluate at another instant: '+2h' asks 'will it still work in 2 h?'.",
 )
-@_token_skew_default
+@_token_budget_defaults
 @budget_options
 @output_options(TOKEN_FORMATS)
 def token(tokens: tuple[str, ...], fmt: str, fail_on: str, soft_fail: bool, **opts: Any) -> int:

@@ -62,6 +62,10 @@ __all__ = [
 ]
 
 
+# The CLI's defaults: a 60 s skew margin, no minimum remaining life (see commands/token.py).
+DEFAULT_BUDGET = Budget(min_remaining=timedelta(0), skew_margin=timedelta(seconds=60))
+
+
 def _context(
     now: datetime,
     *,
@@ -73,7 +77,7 @@ def _context(
 ) -> Context:
     return Context(
         now=now,
-        budget=budget or Budget(skew_margin=timedelta(seconds=60)),
+        budget=budget or DEFAULT_BUDGET,
         max_lifetime=max_lifetime,
         keys=keys,
         expect=expect or Expectations(),
@@ -93,7 +97,7 @@ def inspect(
 ) -> TokenRecord:
     """Judge one token (or header line, curl line, JSON answer): its first record.
 
-    ``budget`` defaults to the CLI's: nothing but a 60 s skew margin."""
+    ``budget`` defaults to the CLI's: nothing but a 60 s skew margin (``DEFAULT_BUDGET``)."""
     ctx = _context(
         now,
         budget=budget,

@@ -92,7 +92,7 @@ def parse_authorization(value: str) -> HeaderVerdict:
         if lower.startswith(BEARER):
             return HeaderVerdict(
                 scheme[:6],
-                _loose_token(scheme[6:] + rest),
+                _loose_token((scheme[6:] + rest).lstrip(":")),
                 False,
                 "no space between Bearer and the token",
             )
