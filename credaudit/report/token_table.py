@@ -70,9 +70,7 @@ def render(report: TokenReport, color: bool = False) -> str:
             )
         )
     for svc in report.token_services:
-        timeout = (
-            format_duration(svc.timeout_seconds) if svc.timeout_seconds is not None else "?"
-        )
+        timeout = format_duration(svc.timeout_seconds) if svc.timeout_seconds is not None else "?"
         state = "on" if svc.token_service_enabled else "off"
         out.append(
             f"\nElasticsearch token service ({svc.path}): {state}, {svc.enabled_by}; "

@@ -23,8 +23,10 @@ def rsa_key(n: int = 0) -> rsa.RSAPrivateKey:
 
 
 def public_pem(n: int = 0) -> bytes:
-    return rsa_key(n).public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    return (
+        rsa_key(n)
+        .public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
     )
 
 

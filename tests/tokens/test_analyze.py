@@ -11,8 +11,6 @@ from credaudit.tokens import Expectations, inspect
 from tests.tokens.helpers import NOW, T0, claims, hs256, rs256, unsigned
 
 
-
-
 def codes(record: object) -> list[str]:
     return [f.code for f in record.findings]  # type: ignore[attr-defined]
 
@@ -23,7 +21,11 @@ def test_a_healthy_token_has_its_times_and_claims_and_no_findings() -> None:
     assert record.expires_at is not None and record.expires_at.timestamp() == T0 + 540
     assert record.issued_at is not None and record.issued_at.timestamp() == T0 - 60
     assert (record.lifetime_seconds, record.remaining_seconds) == (600, 540)
-    assert (record.iss, record.sub, record.aud) == ("https://issuer.example", "svc-orders", ["urn:api"])
+    assert (record.iss, record.sub, record.aud) == (
+        "https://issuer.example",
+        "svc-orders",
+        ["urn:api"],
+    )
     assert (record.scope, record.client_id) == ("read write", "orders")
     assert record.status == "valid" and codes(record) == []
     assert record.signature_valid is None and "not checked" in (record.signature_note or "")
@@ -140,7 +142,9 @@ def test_expectations_that_fail_are_ca807(expect: Expectations, fragment: str) -
 def test_expectations_that_hold_give_nothing() -> None:
     token = rs256(typ="at+jwt")
     expect = Expectations(
-        audience=("urn:x", "urn:api"), issuer="https://issuer.example", scopes=("read",),
+        audience=("urn:x", "urn:api"),
+        issuer="https://issuer.example",
+        scopes=("read",),
         typ="application/at+jwt",
     )
     assert codes(inspect(token, now=NOW, expect=expect)) == []

@@ -104,8 +104,15 @@ def test_soft_fail_and_fail_on() -> None:
 
 def test_unreadable_inputs_are_one_line_each_and_exit_2(tmp_path: Path) -> None:
     result = run(
-        ["--from", str(tmp_path / "missing.txt"), "--env", "UNSET_VAR_X", rs256(),
-         "--format", "json"],
+        [
+            "--from",
+            str(tmp_path / "missing.txt"),
+            "--env",
+            "UNSET_VAR_X",
+            rs256(),
+            "--format",
+            "json",
+        ],
         env={"UNSET_VAR_X": ""},
     )
     assert result.exit_code == 2
@@ -129,8 +136,9 @@ def test_max_lifetime_and_typ_flags() -> None:
     long = rs256(claims(iat=T0, exp=T0 + 7200))
     doc = json.loads(run([long, "--format", "json"]).stdout)
     assert [f["code"] for f in doc["findings"]] == ["CA808"]
-    doc = json.loads(run([long, "--max-lifetime", "3h", "--typ", "at+jwt",
-                          "--format", "json"]).stdout)
+    doc = json.loads(
+        run([long, "--max-lifetime", "3h", "--typ", "at+jwt", "--format", "json"]).stdout
+    )
     assert [f["code"] for f in doc["findings"]] == ["CA807"]
 
 
