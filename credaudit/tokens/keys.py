@@ -109,7 +109,7 @@ def from_jwks(data: bytes | str, label: str) -> KeySet:
             continue
         try:
             jwk = PyJWK(entry)
-        except (PyJWTError, ValueError, TypeError, KeyError):
+        except (PyJWTError, ValueError, TypeError, KeyError, NotImplementedError):
             continue  # PyJWT's messages quote the JWK, and an oct JWK is a secret
         if jwk.algorithm_name.lower() == "none":
             continue

@@ -55,6 +55,7 @@ def claims(**extra: Any) -> dict[str, Any]:
 
 def rs256(payload: dict[str, Any] | None = None, n: int = 0, **headers: Any) -> str:
     headers.setdefault("kid", f"key-{n}")
+    headers = {k: v for k, v in headers.items() if v is not None}
     return jwt.encode(payload or claims(), rsa_key(n), algorithm="RS256", headers=headers)
 
 
