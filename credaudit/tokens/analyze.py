@@ -91,10 +91,11 @@ def _instant(value: object) -> datetime | str:
 class _Judgement:
     """The findings and status of one record as they are worked out."""
 
-    __slots__ = ("findings", "invalid", "record")
+    __slots__ = ("findings", "invalid", "now", "record")
 
-    def __init__(self, record: TokenRecord) -> None:
+    def __init__(self, record: TokenRecord, now: datetime) -> None:
         self.record = record
+        self.now = now
         self.findings: list[TokenFindingView] = []
         self.invalid = False
 
@@ -124,7 +125,7 @@ def judge(candidate: Candidate, ctx: Context) -> TokenRecord:
         key_id=candidate.key_id,
         notes=list(candidate.notes),
     )
-    j = _Judgement(record)
+    j = _Judgement(record, ctx.now)
     header = candidate.header
     if header is not None:
         record.header_valid = header.valid
@@ -307,8 +308,16 @@ def _introspected(answer: Introspection, j: _Judgement) -> None:
     if answer.active:
         record.notes.append("introspection: active")
         return
-    j.invalid = True
     record.notes.append("introspection: inactive")
+    if record.kind == "jwt" and record.expires_at is not None and record.expires_at > j.now:
+        # Resource servers check JWTs themselves; many issuers (oidc-provider among them) do
+        # not store JWT access tokens and answer inactive for every one of them.
+        record.notes.append(
+            "introspection says inactive before exp: revoked, or the issuer does not "
+            "introspect its JWT access tokens (oidc-provider does not)"
+        )
+        return
+    j.invalid = True
     j.add(
         "CA801",
         "the issuer's introspection answers active: false (expired or revoked: RFC 7662 "
