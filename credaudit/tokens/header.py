@@ -41,7 +41,7 @@ class HeaderVerdict:
 
     @property
     def kind_hint(self) -> str | None:
-        return APIKEY if self.scheme and self.scheme.lower() == APIKEY else None
+        return "api-key" if self.scheme and self.scheme.lower() == APIKEY else None
 
 
 def _first_bad(credential: str) -> str:

@@ -53,8 +53,9 @@ def issuer() -> Iterator[str]:
         require_peer("node or oidc-provider@8 is missing (scripts/peers install)")
     port = free_port()
     env = {**os.environ, "OIDC_PROVIDER_MODULE": module, "OIDC_CLIENT_SECRET": CLIENT_SECRET}
-    proc = start_process([node, str(HERE / "oidc" / "provider.mjs"), str(port), str(TTL)],
-                         port, env=env)
+    proc = start_process(
+        [node, str(HERE / "oidc" / "provider.mjs"), str(port), str(TTL)], port, env=env
+    )
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
@@ -64,17 +65,21 @@ def issuer() -> Iterator[str]:
 def _post(url: str, form: dict[str, str]) -> dict[str, Any]:
     auth = base64.b64encode(f"{CLIENT_ID}:{CLIENT_SECRET}".encode()).decode()
     req = urllib.request.Request(
-        url, data=urllib.parse.urlencode(form).encode(),
-        headers={"Authorization": f"Basic {auth}"}, method="POST",
+        url,
+        data=urllib.parse.urlencode(form).encode(),
+        headers={"Authorization": f"Basic {auth}"},
+        method="POST",
     )
-    with urllib.request.urlopen(req, timeout=10) as resp:  # noqa: S310 - loopback peer
+    with urllib.request.urlopen(req, timeout=10) as resp:
         answer: dict[str, Any] = json.loads(resp.read())
     return answer
 
 
 def token_answer(issuer: str, resource: str = API) -> dict[str, Any]:
-    return _post(f"{issuer}/token", {"grant_type": "client_credentials", "scope": "read",
-                                     "resource": resource})
+    return _post(
+        f"{issuer}/token",
+        {"grant_type": "client_credentials", "scope": "read", "resource": resource},
+    )
 
 
 def run(args: list[str], env: dict[str, str] | None = None) -> Any:
@@ -86,7 +91,7 @@ def run(args: list[str], env: dict[str, str] | None = None) -> Any:
 @pytest.fixture(scope="module")
 def jwks_file(issuer: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("oidc") / "jwks.json"
-    with urllib.request.urlopen(f"{issuer}/jwks", timeout=10) as resp:  # noqa: S310
+    with urllib.request.urlopen(f"{issuer}/jwks", timeout=10) as resp:
         path.write_bytes(resp.read())
     return path
 
@@ -94,11 +99,31 @@ def jwks_file(issuer: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_a_real_token_verifies_with_its_saved_jwks(issuer: str, jwks_file: Path) -> None:
     answer = token_answer(issuer)
     token = answer["access_token"]
-    oracle = jwt.decode(token, jwt.PyJWKSet.from_json(jwks_file.read_text()).keys[0].key,
-                        algorithms=["RS256"], audience=API)
-    result = run(["--env", "AT", "--jwks", str(jwks_file), "--typ", "at+jwt", "--audience", API,
-                  "--expected-issuer", issuer, "--required-scope", "read", "--format", "json"],
-                 env={"AT": token})
+    oracle = jwt.decode(
+        token,
+        jwt.PyJWKSet.from_json(jwks_file.read_text()).keys[0].key,
+        algorithms=["RS256"],
+        audience=API,
+    )
+    result = run(
+        [
+            "--env",
+            "AT",
+            "--jwks",
+            str(jwks_file),
+            "--typ",
+            "at+jwt",
+            "--audience",
+            API,
+            "--expected-issuer",
+            issuer,
+            "--required-scope",
+            "read",
+            "--format",
+            "json",
+        ],
+        env={"AT": token},
+    )
     assert result.exit_code == 0, result.output
     (record,) = json.loads(result.stdout)["tokens"]
     assert record["signature_valid"] is True and record["findings"] == []
@@ -112,8 +137,9 @@ def test_a_real_token_verifies_with_its_saved_jwks(issuer: str, jwks_file: Path)
 
 def test_a_real_token_verifies_through_the_issuer_online(issuer: str) -> None:
     token = token_answer(issuer)["access_token"]
-    result = run(["--env", "AT", "--issuer", issuer, "--online", "--format", "json"],
-                 env={"AT": token})
+    result = run(
+        ["--env", "AT", "--issuer", issuer, "--online", "--format", "json"], env={"AT": token}
+    )
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
     assert doc["tokens"][0]["signature_valid"] is True
@@ -129,8 +155,10 @@ def test_without_online_the_issuer_is_not_called(issuer: str) -> None:
 
 def test_a_60s_token_against_a_5m_run_is_ca802(issuer: str, jwks_file: Path) -> None:
     token = token_answer(issuer)["access_token"]
-    result = run(["--env", "AT", "--jwks", str(jwks_file), "--run-time", "5m",
-                  "--format", "json"], env={"AT": token})
+    result = run(
+        ["--env", "AT", "--jwks", str(jwks_file), "--run-time", "5m", "--format", "json"],
+        env={"AT": token},
+    )
     assert result.exit_code == 1
     assert [f["code"] for f in json.loads(result.stdout)["findings"]] == ["CA802"]
 
@@ -140,8 +168,10 @@ def test_an_altered_payload_is_ca806(issuer: str, jwks_file: Path) -> None:
     claims = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
     claims["scope"] = "read write admin"
     forged_body = base64.urlsafe_b64encode(json.dumps(claims).encode()).decode().rstrip("=")
-    result = run(["--env", "AT", "--jwks", str(jwks_file), "--format", "json"],
-                 env={"AT": f"{head}.{forged_body}.{sig}"})
+    result = run(
+        ["--env", "AT", "--jwks", str(jwks_file), "--format", "json"],
+        env={"AT": f"{head}.{forged_body}.{sig}"},
+    )
     assert result.exit_code == 1
     record = json.loads(result.stdout)["tokens"][0]
     assert record["signature_valid"] is False
@@ -150,8 +180,10 @@ def test_an_altered_payload_is_ca806(issuer: str, jwks_file: Path) -> None:
 
 def test_the_same_token_after_its_exp_is_ca801(issuer: str, jwks_file: Path) -> None:
     token = token_answer(issuer)["access_token"]
-    result = run(["--env", "AT", "--jwks", str(jwks_file), "--at", "+3m", "--format", "jsonl"],
-                 env={"AT": token})
+    result = run(
+        ["--env", "AT", "--jwks", str(jwks_file), "--at", "+3m", "--format", "jsonl"],
+        env={"AT": token},
+    )
     assert result.exit_code == 1
     row = json.loads(result.stdout)
     assert row["status"] == "expired" and [f["code"] for f in row["findings"]] == ["CA801"]
@@ -166,9 +198,22 @@ def test_introspection_reports_the_exp_the_token_endpoint_promised(issuer: str) 
     assert "." not in token  # opaque, as configured for this resource
     oracle = _post(f"{issuer}/token/introspection", {"token": token})
     assert oracle["active"] is True
-    result = run(["--env", "AT", "--introspect", f"{issuer}/token/introspection", "--online",
-                  "--client-id", CLIENT_ID, "--client-secret-env", "CS", "--format", "json"],
-                 env={"AT": token, "CS": CLIENT_SECRET})
+    result = run(
+        [
+            "--env",
+            "AT",
+            "--introspect",
+            f"{issuer}/token/introspection",
+            "--online",
+            "--client-id",
+            CLIENT_ID,
+            "--client-secret-env",
+            "CS",
+            "--format",
+            "json",
+        ],
+        env={"AT": token, "CS": CLIENT_SECRET},
+    )
     assert result.exit_code == 0, result.output
     record = json.loads(result.stdout)["tokens"][0]
     assert record["kind"] == "opaque" and "introspection: active" in record["notes"]
@@ -183,10 +228,24 @@ def test_introspection_reports_the_exp_the_token_endpoint_promised(issuer: str) 
 def test_introspection_of_a_jwt_does_not_call_it_expired(issuer: str, jwks_file: Path) -> None:
     """oidc-provider does not store its JWT access tokens: it answers active: false."""
     token = token_answer(issuer)["access_token"]
-    result = run(["--env", "AT", "--jwks", str(jwks_file), "--introspect",
-                  f"{issuer}/token/introspection", "--online", "--client-id", CLIENT_ID,
-                  "--client-secret-env", "CS", "--format", "json"],
-                 env={"AT": token, "CS": CLIENT_SECRET})
+    result = run(
+        [
+            "--env",
+            "AT",
+            "--jwks",
+            str(jwks_file),
+            "--introspect",
+            f"{issuer}/token/introspection",
+            "--online",
+            "--client-id",
+            CLIENT_ID,
+            "--client-secret-env",
+            "CS",
+            "--format",
+            "json",
+        ],
+        env={"AT": token, "CS": CLIENT_SECRET},
+    )
     record = json.loads(result.stdout)["tokens"][0]
     assert "introspection: inactive" in record["notes"]
     assert record["findings"] == [] and record["status"] == "valid"

@@ -82,7 +82,7 @@ def test_apikey_header_is_judged_as_elasticsearch_form() -> None:
 
     encoded = base64.b64encode(b"VuaCfGcBCdbkQm-e5aOx:ui2lp2axTNmsyakw9tvNnw").decode()
     good = parse_authorization(f"ApiKey {encoded}")
-    assert good.valid and good.kind_hint == "apikey" and good.token == encoded
+    assert good.valid and good.kind_hint == "api-key" and good.token == encoded
     assert api_key_id(encoded) == "VuaCfGcBCdbkQm-e5aOx"
     bad = parse_authorization("ApiKey bm90LWEtcGFpcg==")  # "not-a-pair": no colon
     assert not bad.valid and "id:api_key" in bad.reason

@@ -80,8 +80,12 @@ def test_pem_public_key_and_hmac_secret() -> None:
     assert inspect(rs256(n=1), now=NOW, keys=pem).signature_valid is False
     secret = keys_from_secret(HMAC_SECRET, "secret")
     assert inspect(hs256(), now=NOW, keys=secret).signature_valid is True
-    assert inspect(hs256(secret="another-secret-of-32-bytes-length"), now=NOW,
-                   keys=secret).signature_valid is False
+    assert (
+        inspect(
+            hs256(secret="another-secret-of-32-bytes-length"), now=NOW, keys=secret
+        ).signature_valid
+        is False
+    )
 
 
 def test_a_public_key_is_refused_as_an_hmac_secret() -> None:
@@ -136,8 +140,9 @@ def counting_server() -> Iterator[tuple[str, type[_Counting]]]:
         server.server_close()
 
 
-def test_attack_jku_is_never_fetched(counting_server: tuple[str, type[_Counting]],
-                                     tmp_path: Path) -> None:
+def test_attack_jku_is_never_fetched(
+    counting_server: tuple[str, type[_Counting]], tmp_path: Path
+) -> None:
     url, handler = counting_server
     forged = rs256(n=5, jku=url, x5u=url)  # signed by the key the jku serves
     record = inspect(forged, now=NOW, keys=KEYS)
@@ -148,8 +153,8 @@ def test_attack_jku_is_never_fetched(counting_server: tuple[str, type[_Counting]
     jwks_file = tmp_path / "jwks.json"
     jwks_file.write_text(json.dumps(jwks(0)))
     result = CliRunner().invoke(
-        cli, ["token", "--at", AT, "--jwks", str(jwks_file), "--online", "--format", "json",
-              forged],
+        cli,
+        ["token", "--at", AT, "--jwks", str(jwks_file), "--online", "--format", "json", forged],
     )
     assert result.exit_code == 1
     (tok,) = json.loads(result.stdout)["tokens"]
@@ -172,8 +177,13 @@ def test_attack_kid_as_a_path_is_never_opened(kid: str, tmp_path: Path) -> None:
 
 def test_pyjwt_oracle_agrees_on_honest_and_tampered_tokens() -> None:
     good, bad = rs256(), rs256(n=1, kid="key-0")
-    assert jwt.decode(good, rsa_key(0).public_key(), algorithms=["RS256"], audience="urn:api",
-                      options={"verify_exp": False})
+    assert jwt.decode(
+        good,
+        rsa_key(0).public_key(),
+        algorithms=["RS256"],
+        audience="urn:api",
+        options={"verify_exp": False},
+    )
     with pytest.raises(jwt.InvalidSignatureError):
         jwt.decode(bad, rsa_key(0).public_key(), algorithms=["RS256"], audience="urn:api")
     assert inspect(good, now=NOW, keys=KEYS).signature_valid is True
@@ -188,9 +198,22 @@ def test_cli_jwks_public_key_and_secret_env(tmp_path: Path) -> None:
     env = {"SIGNING_SECRET": HMAC_SECRET}
     result = CliRunner(env=env).invoke(
         cli,
-        ["token", "--at", AT, "--jwks", str(jwks_file), "--public-key", str(pem),
-         "--secret-env", "SIGNING_SECRET", "--format", "json", rs256(), rs256(n=1, kid=None),
-         hs256()],
+        [
+            "token",
+            "--at",
+            AT,
+            "--jwks",
+            str(jwks_file),
+            "--public-key",
+            str(pem),
+            "--secret-env",
+            "SIGNING_SECRET",
+            "--format",
+            "json",
+            rs256(),
+            rs256(n=1, kid=None),
+            hs256(),
+        ],
     )
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
@@ -201,8 +224,9 @@ def test_cli_jwks_public_key_and_secret_env(tmp_path: Path) -> None:
 
 def test_a_jwks_without_usable_keys_is_bad_input(tmp_path: Path) -> None:
     bad = tmp_path / "jwks.json"
-    bad.write_text(json.dumps({"keys": [{"kty": "oct", "k": "c2VjcmV0", "alg": "none"},
-                                        {"kty": "nope"}]}))
+    bad.write_text(
+        json.dumps({"keys": [{"kty": "oct", "k": "c2VjcmV0", "alg": "none"}, {"kty": "nope"}]})
+    )
     with pytest.raises(InputError, match="no usable signing key"):
         keys_from_jwks(bad.read_bytes(), "jwks")
     result = CliRunner().invoke(cli, ["token", "--jwks", str(bad), rs256()])
