@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from credaudit.analysis.budget import Budget
@@ -144,6 +145,9 @@ def inspect_candidates(candidates: Iterable[Candidate], ctx: Context) -> Iterato
 def report_findings(record: TokenRecord) -> list[Finding]:
     """The record's findings as report findings: named by where the token was found."""
     name = subject(record)
+    where = record.location
+    if where is not None and record.line is not None and where.line is None:
+        where = replace(where, line=record.line)
     return [
         Finding(
             code=f.code,
@@ -152,7 +156,7 @@ def report_findings(record: TokenRecord) -> list[Finding]:
             subject=name,
             message=f.message,
             remediation=f.remediation,
-            location=record.location,
+            location=where,
         )
         for f in record.findings
     ]

@@ -18,7 +18,7 @@ from typing import Any
 from credaudit.analysis.budget import Budget
 from credaudit.analysis.rules import rule
 from credaudit.durations import format_duration
-from credaudit.model import Severity
+from credaudit.model import Severity, format_instant
 from credaudit.tokens.header import B64TOKEN, api_key_id
 from credaudit.tokens.jwt_segments import DecodedJwt, decode, looks_like_jwt
 from credaudit.tokens.keys import KeySet, ignored_headers
@@ -123,7 +123,7 @@ def judge(candidate: Candidate, ctx: Context) -> TokenRecord:
         masked=masked(token) if token else None,
         location=candidate.location,
         key_id=candidate.key_id,
-        notes=list(candidate.notes),
+        notes=list(candidate.notes) if candidate.notes else [],
     )
     j = _Judgement(record, ctx.now)
     header = candidate.header
@@ -386,7 +386,7 @@ def _timing(candidate: Candidate, j: _Judgement, ctx: Context) -> None:
     refresh_ok = _refresh(candidate, j, ctx)
     expired = exp is not None and exp <= now
     if exp is not None and exp <= now - skew:
-        j.add("CA801", f"expired {format_duration(now - exp)} ago (exp {_fmt(exp)})")
+        j.add("CA801", f"expired {format_duration(now - exp)} ago (exp {format_instant(exp)})")
     elif exp is not None and exp < now + budget.horizon and not refresh_ok:
         need = format_duration(budget.horizon)
         left = (
@@ -433,16 +433,12 @@ def _refresh(candidate: Candidate, j: _Judgement, ctx: Context) -> bool:
     if until < now + ctx.budget.horizon:
         j.add(
             "CA809",
-            f"the refresh token works until {_fmt(until)} (24 h, once), "
+            f"the refresh token works until {format_instant(until)} (24 h, once), "
             f"before the work ends in {format_duration(ctx.budget.horizon)}",
         )
         return True  # it renews the access token until then: CA809 says the rest
     record.notes.append("refresh token: usable once, within 24 h of issue")
     return True
-
-
-def _fmt(instant: datetime) -> str:
-    return instant.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _finish(j: _Judgement) -> TokenRecord:

@@ -84,7 +84,9 @@ def _query_tokens(base: Candidate, url: str, where: str) -> list[Candidate]:
 
 def read_line(text: str, base: Candidate) -> list[Candidate]:
     """The tokens on one input line: a bare token, an ``Authorization:`` line, a curl command
-    or a JSON object; an empty list never — a line with no token is one blank candidate."""
+    or a JSON object; an empty list never — a line with no token is one blank candidate.
+
+    ``base`` is the caller's own fresh candidate: it may come back filled in, not copied."""
     stripped = text.strip()
     if not stripped or stripped.startswith("#"):
         return [replace(base, blank=True, problem="no token on this line")]
@@ -95,10 +97,12 @@ def read_line(text: str, base: Candidate) -> list[Candidate]:
         return read_json_line(stripped, base)
     if lower.startswith("curl ") or lower.startswith("curl\t"):
         return read_curl(stripped, base)
-    first = stripped.split(None, 1)[0].lower()
-    if first in _SCHEMES and first != stripped.lower():
-        return [_with_header(base, stripped, base.found_in)]
-    return [replace(base, token=stripped)]
+    if " " in stripped or "\t" in stripped:
+        first = stripped.split(None, 1)[0].lower()
+        if first in _SCHEMES:
+            return [_with_header(base, stripped, base.found_in)]
+    base.token = stripped  # each caller hands a fresh base: no copy for the bulk case
+    return [base]
 
 
 def read_curl(text: str, base: Candidate) -> list[Candidate]:
@@ -346,12 +350,12 @@ def lines_of(
     """Each input line's candidates, in order (``read_lines`` bounds every line)."""
     from credaudit.presign import LineTooLong
 
+    # One Location per input: the record's own ``line`` says which line (report findings
+    # carry both, see tokens.report_findings).
+    where = Location(path=None if name == "stdin" else name)
     for number, raw in enumerate(stream, start=1):
         base = Candidate(
-            found_in=f"{name}:{number}",
-            line=number,
-            location=Location(path=None if name == "stdin" else name, line=number),
-            issued_at=issued_at,
+            found_in=f"{name}:{number}", line=number, location=where, issued_at=issued_at
         )
         if isinstance(raw, LineTooLong):
             yield [replace(base, problem=f"line is {raw.length} bytes long: not a token")]
