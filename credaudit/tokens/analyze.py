@@ -65,6 +65,13 @@ class Context:
     keys: KeySet | None = None
     expect: Expectations = field(default_factory=Expectations)
     introspect: Callable[[str], Introspection] | None = None
+    # Worked out once per run from the budget, not once per token.
+    horizon: timedelta = field(init=False)
+    required: timedelta = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.horizon = self.budget.horizon
+        self.required = timedelta(seconds=self.budget.view().required_seconds())
 
 
 def fingerprint(token: str) -> str:
@@ -387,8 +394,8 @@ def _timing(candidate: Candidate, j: _Judgement, ctx: Context) -> None:
     expired = exp is not None and exp <= now
     if exp is not None and exp <= now - skew:
         j.add("CA801", f"expired {format_duration(now - exp)} ago (exp {format_instant(exp)})")
-    elif exp is not None and exp < now + budget.horizon and not refresh_ok:
-        need = format_duration(budget.horizon)
+    elif exp is not None and exp < now + ctx.horizon and not refresh_ok:
+        need = format_duration(ctx.horizon)
         left = (
             f"expired {format_duration(now - exp)} ago, within the skew margin"
             if expired
@@ -404,7 +411,7 @@ def _timing(candidate: Candidate, j: _Judgement, ctx: Context) -> None:
         record.status = "not-yet-valid"
     elif exp is None:
         record.status = "valid" if record.kind == "jwt" or candidate.never_expires else "unknown"
-    elif (exp - now).total_seconds() < budget.view().required_seconds():
+    elif exp - now < ctx.required:
         record.status = "expiring"
     else:
         record.status = "valid"
@@ -430,11 +437,11 @@ def _refresh(candidate: Candidate, j: _Judgement, ctx: Context) -> bool:
             "(Elasticsearch: 24 h after the token was issued)",
         )
         return False
-    if until < now + ctx.budget.horizon:
+    if until < now + ctx.horizon:
         j.add(
             "CA809",
             f"the refresh token works until {format_instant(until)} (24 h, once), "
-            f"before the work ends in {format_duration(ctx.budget.horizon)}",
+            f"before the work ends in {format_duration(ctx.horizon)}",
         )
         return True  # it renews the access token until then: CA809 says the rest
     record.notes.append("refresh token: usable once, within 24 h of issue")
