@@ -373,7 +373,7 @@ def _stream_jsonl(
     from credaudit.tokens import inspect_candidates
 
     failing = {s for s in Severity if s.at_least(threshold)}
-    dumps = json.JSONEncoder(ensure_ascii=False).encode
+    dumps = json.JSONEncoder(ensure_ascii=False, check_circular=False).encode
 
     def lines() -> Iterator[tuple[bytes, bool]]:
         if service_findings:

@@ -29,7 +29,6 @@ DEFAULT_MAX_LIFETIME = timedelta(hours=1)
 # Elasticsearch: a refresh token works for 24 hours, once (reference §4).
 ES_REFRESH_LIFETIME = timedelta(hours=24)
 ES_SERVICE_TOKEN_PREFIX = "AAEAAWVsYXN0aWMv"  # noqa: S105 - a public prefix, 00 01 00 01 "elastic/"
-_AT_JWT = ("at+jwt", "application/at+jwt")
 _NOT_CHECKED = (
     "not checked: no keys named (--jwks, --public-key, --secret-env or --issuer --online)"
 )
