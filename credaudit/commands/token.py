@@ -163,9 +163,9 @@ def _candidates(tokens: tuple[str, ...], opts: dict[str, Any], inputs: _Inputs) 
             data, mtime = _read_file(path, "--file", MAX_TOKEN_FILE)
         except InputError as exc:
             inputs.problem(str(exc))
-            yield [read_token_file(None, path, None, str(exc).split("(", 1)[-1].rstrip(")"))]
+            yield read_token_file(None, path, None, str(exc).split("(", 1)[-1].rstrip(")"))
             continue
-        yield [read_token_file(data, path, mtime)]
+        yield read_token_file(data, path, mtime)
     for flag, key, reader in (("--har", "har", read_har), ("--request", "request", read_request)):
         for path in opts.get(key) or ():
             try:

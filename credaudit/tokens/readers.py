@@ -329,19 +329,20 @@ def read_request(data: bytes, name: str) -> list[Candidate]:
 
 def read_token_file(
     data: bytes | None, name: str, mtime: float | None, error: str | None = None
-) -> Candidate:
-    """A file that holds one token (a projected service-account token, a saved header)."""
+) -> list[Candidate]:
+    """A file that holds one item: a token (a projected service-account token), a saved
+    header, or a saved API answer — pretty-printed JSON too, read whole (its mtime dates an
+    answer's ``expires_in``)."""
     base = Candidate(found_in=name, location=Location(path=name))
     if mtime is not None:
         base.issued_at = datetime.fromtimestamp(mtime, UTC)
     if data is None:
-        return replace(base, problem=f"cannot read ({error or 'unreadable'})")
+        return [replace(base, problem=f"cannot read ({error or 'unreadable'})")]
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
-        return replace(base, problem="not UTF-8 text")
-    found = read_line(text.strip(), base)
-    return found[0]
+        return [replace(base, problem="not UTF-8 text")]
+    return read_line(text.strip(), base)
 
 
 def lines_of(

@@ -247,3 +247,36 @@ def test_get_api_key_info_answers() -> None:
     assert [r.key_id for r in records] == ["k1", "k2"]
     assert [f.code for f in records[0].findings] == ["CA808"]
     assert [f.code for f in records[1].findings] == ["CA801"] and records[1].status == "invalid"
+
+
+def test_a_pretty_printed_answer_file_is_read_whole(tmp_path: Path) -> None:
+    """``curl …?pretty`` or ``jq .`` writes the answer on many lines: --file reads it whole,
+    every key of a get-API-key answer becomes a record, and the mtime dates expires_in."""
+    info = tmp_path / "api-keys.json"
+    info.write_text(
+        json.dumps(
+            {
+                "api_keys": [
+                    {"id": "k1", "name": "a", "creation": (T0 - 60) * 1000, "invalidated": False},
+                    {
+                        "id": "k2",
+                        "name": "b",
+                        "creation": (T0 - 60) * 1000,
+                        "expiration": (T0 + 600) * 1000,
+                        "invalidated": False,
+                    },
+                ]
+            },
+            indent=2,
+        )
+    )
+    answer = _write(tmp_path, json.dumps(json.loads(_answer()), indent=2), timedelta(minutes=5))
+    result = CliRunner().invoke(
+        cli, ["token", "--at", AT, "--file", str(info), "--file", str(answer), "--format", "json"]
+    )
+    tokens = json.loads(result.stdout)["tokens"]
+    assert [t["key_id"] for t in tokens[:2]] == ["k1", "k2"]
+    assert [[f["code"] for f in t["findings"]] for t in tokens[:2]] == [["CA808"], []]
+    assert (
+        tokens[2]["kind"] == "elasticsearch" and tokens[2]["expires_at"] == "2026-11-22T09:15:00Z"
+    )
