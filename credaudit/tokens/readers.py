@@ -364,6 +364,8 @@ def lines_of(
             if b"\0" in raw:
                 yield [replace(base, problem="binary data, not a token")]
             else:
+                if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                    raw = raw[3:]  # a byte-order mark from a Windows editor is not the token's
                 yield read_line(raw.decode("utf-8", errors="replace"), base)
         else:
             yield read_line(str(raw), base)

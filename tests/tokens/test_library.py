@@ -60,3 +60,9 @@ def test_bytes_lines_and_names() -> None:
 def test_inspect_takes_any_single_item() -> None:
     assert inspect(f"curl -H 'Authorization: Bearer {rs256()}' https://x", now=NOW).kind == "jwt"
     assert inspect(json.dumps({"token": rs256()}), now=NOW).found_in == "argument token"
+
+
+def test_a_byte_order_mark_before_the_first_token_is_not_part_of_it() -> None:
+    token = rs256()
+    (record,) = inspect_stream([b"\xef\xbb\xbf" + token.encode()], now=NOW)
+    assert record.kind == "jwt" and record.findings == []
