@@ -364,8 +364,8 @@ def lines_of(
             if b"\0" in raw:
                 yield [replace(base, problem="binary data, not a token")]
             else:
-                if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
-                    raw = raw[3:]  # a byte-order mark from a Windows editor is not the token's
-                yield read_line(raw.decode("utf-8", errors="replace"), base)
+                # A byte-order mark from a Windows editor is not part of the first token.
+                text = raw.decode("utf-8-sig" if number == 1 else "utf-8", errors="replace")
+                yield read_line(text, base)
         else:
             yield read_line(str(raw), base)
