@@ -30,6 +30,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "incident",
         "Explain an ExpiredToken incident from its logs.",
     ),
+    "token": ("credaudit.commands.token", "token", "Check bearer tokens against the budget."),
     "check": ("credaudit.commands.check", "check", "Pre-deploy gate from a policy file."),
     "require": (
         "credaudit.commands.require",

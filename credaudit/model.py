@@ -18,14 +18,19 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 SCHEMA_VERSION = "1.0"
 
 
 def format_instant(value: datetime) -> str:
-    """The one instant format of every machine-readable output: whole seconds, ``Z``."""
+    """The one instant format of every machine-readable output: whole seconds, ``Z``.
+
+    ``isoformat`` gives the same text for a UTC instant at a fifth of strftime's cost (bulk
+    token and URL output formats several per line); anything else takes strftime."""
+    if value.tzinfo is UTC and value.year >= 1000:
+        return value.isoformat(timespec="seconds")[:19] + "Z"
     return value.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 

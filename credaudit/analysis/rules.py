@@ -311,6 +311,103 @@ RULES: dict[str, Rule] = {
             "botocore configloader.py, utils.py: JSONFileCache",
         ),
         Rule(
+            "CA801",
+            "token-expired",
+            _C,
+            "Bearer token has expired",
+            "Get a new token from the issuer (client_credentials, refresh, or a new login) just "
+            "before the work, and check the host's clock if it expired early.",
+            "RFC 7519 §4.1.4 (exp); RFC 6750 §3.1 invalid_token; RFC 7662 §2.2 (active)",
+        ),
+        Rule(
+            "CA802",
+            "token-outlived",
+            _H,
+            "Bearer token expires before the work that carries it ends",
+            "Fetch a token per unit of work (or refresh it before each request), shorten the "
+            "run, queue dwell and retries, or ask the issuer for a longer token within policy.",
+            "RFC 7519 §4.1.4 (exp); RFC 6749 §1.5 refresh_token",
+        ),
+        Rule(
+            "CA803",
+            "token-not-yet-valid",
+            _M,
+            "Bearer token is not valid yet: a clock is off",
+            "Synchronise the clocks of the issuer and of this host (chrony, systemd-timesyncd); "
+            "give validators a small leeway (30-60 s), not a large one.",
+            "RFC 7519 §4.1.5 (nbf), §4.1.6 (iat); jpadilla/pyjwt#854",
+        ),
+        Rule(
+            "CA804",
+            "token-malformed",
+            _H,
+            "Token is malformed",
+            "Send the token exactly as the issuer returned it: no quotes, no line breaks, no "
+            "truncation, no URL-encoding.",
+            "RFC 7515 §7.1 (compact serialisation); RFC 6750 §2.1 b64token; PyJWT DecodeError",
+        ),
+        Rule(
+            "CA805",
+            "authorization-header-malformed",
+            _H,
+            "Authorization header is not 'Bearer <token>'",
+            "Send exactly 'Authorization: Bearer <token>': the scheme, one space, the token.",
+            "RFC 6750 §2.1 (Authorization Request Header Field), §3.1 invalid_request",
+        ),
+        Rule(
+            "CA806",
+            "token-signature-invalid",
+            _H,
+            "Token signature does not verify with the named keys",
+            "Get a fresh token from the real issuer; verify with the issuer's current JWKS; "
+            "never accept alg none or let a token pick its own key or algorithm.",
+            "RFC 8725 §3.1 (algorithm verification), §3.10 (jku/x5u/kid); InvalidSignatureError",
+        ),
+        Rule(
+            "CA807",
+            "token-wrong-audience",
+            _H,
+            "Token was issued for another audience, issuer, type or scope",
+            "Request the token for this resource (the right audience or resource indicator, "
+            "scope and issuer) instead of reusing one issued for another service.",
+            "RFC 7519 §4.1.3 (aud); RFC 9068 §4; PyJWT InvalidAudienceError",
+        ),
+        Rule(
+            "CA808",
+            "token-lifetime-excessive",
+            _M,
+            "Token lives longer than the policy allows, or never expires",
+            "Issue short-lived access tokens (15-60 min) and renew them; give API keys an "
+            "expiration and rotate them.",
+            "RFC 9068 §5; Elasticsearch create API key (expiration: api_key never expires)",
+        ),
+        Rule(
+            "CA809",
+            "refresh-token-unusable",
+            _H,
+            "Refresh token cannot renew the access token for the whole work",
+            "Get a new token pair before the refresh token's 24 h run out (Elasticsearch), "
+            "refresh exactly once per pair, or use a grant that can be repeated.",
+            "Elasticsearch get token API (refresh_token: 24 h, single use); "
+            "elastic/elasticsearch#39631",
+        ),
+        Rule(
+            "CA810",
+            "token-service-lifetime",
+            _H,
+            "Token service lifetime is shorter than the work, or out of range",
+            "Set xpack.security.authc.token.timeout between 1s and 1h and renew tokens within "
+            "the work; for longer work, refresh or use an API key with an expiration.",
+            "Elasticsearch TokenService: xpack.security.authc.token.timeout",
+        ),
+        Rule(
+            "CA811",
+            "token-service-disabled",
+            _H,
+            "Token service is off: bearer tokens will be refused",
+            "Enable TLS on the HTTP layer (xpack.security.http.ssl.enabled: true), which turns "
+            "the token service on, or set xpack.security.authc.token.enabled: true with it.",
+            "Elasticsearch TokenService: xpack.security.authc.token.enabled",
             "CA901",
             "expired-session-used",
             _H,

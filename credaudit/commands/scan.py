@@ -93,7 +93,9 @@ def scan(fmt: str, fail_on: str, soft_fail: bool, **opts: Any) -> int:
 
 
 @click.command()
-@click.argument("kind", type=click.Choice(["scan", "url", "check", "incident"]), default="scan")
+@click.argument(
+    "kind", type=click.Choice(["scan", "url", "check", "token", "incident"]), default="scan"
+)
 def schema(kind: str) -> int:
     """Print the JSON Schema of the JSON output (scan by default)."""
     from credaudit.report.json import schema as json_schema
@@ -108,6 +110,7 @@ def schema(kind: str) -> int:
     module_name, attr = {
         "url": ("credaudit.presign.model", "UrlReport"),
         "check": ("credaudit.policy", "CheckReport"),
+        "token": ("credaudit.tokens.model", "TokenReport"),
         "incident": ("credaudit.incident.model", "IncidentReport"),
     }[kind]
     try:

@@ -130,6 +130,10 @@ class _ScanCollector:
 
 
 def render(report: ScanReport) -> str:
+    if getattr(report, "kind", "scan") == "token":  # credaudit token: its own metric set
+        from credaudit.report.prometheus_token import render as render_tokens
+
+        return render_tokens(report)  # type: ignore[arg-type]
     registry = CollectorRegistry(auto_describe=False)
     registry.register(_ScanCollector(report))
     return generate_latest(registry).decode("utf-8")

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 from credaudit.durations import DurationError, parse_instant
 from credaudit.keys import account_from_key, fingerprint, key_kind, mask_key
-from credaudit.model import Location, Observation
+from credaudit.model import Location, Observation, Problem
 from credaudit.sources.http_probe import (
     MAX_BODY,
     Deadline,
@@ -190,33 +190,33 @@ def probe(target: Target, deadline: Deadline) -> list[Observation]:
                 url, via, "failed", {"failure": failure.failure, "probe_detail": failure.detail}
             )
         ]
+    problems = _token_problems(target, headers, auth)
     if not target.network:
-        return [_observation(url, via, "skipped", {"probe_detail": "--no-network", "auth": auth})]
+        skipped = _observation(url, via, "skipped", {"probe_detail": "--no-network", "auth": auth})
+        return [replace(skipped, problems=problems)]
     try:
         document = _fetch(url, headers, deadline)
         expires_at = parse_instant(document["Expiration"])
     except _Failure as failure:
-        return [
-            _observation(
-                url,
-                via,
-                "failed",
-                {"failure": failure.failure, "probe_detail": failure.detail, "auth": auth},
-            )
-        ]
+        failed = _observation(
+            url,
+            via,
+            "failed",
+            {"failure": failure.failure, "probe_detail": failure.detail, "auth": auth},
+        )
+        return [replace(failed, problems=problems)]
     except DurationError:
-        return [
-            _observation(
-                url,
-                via,
-                "failed",
-                {
-                    "failure": "bad-document",
-                    "probe_detail": "Expiration is not a timestamp",
-                    "auth": auth,
-                },
-            )
-        ]
+        bad = _observation(
+            url,
+            via,
+            "failed",
+            {
+                "failure": "bad-document",
+                "probe_detail": "Expiration is not a timestamp",
+                "auth": auth,
+            },
+        )
+        return [replace(bad, problems=problems)]
     key = document["AccessKeyId"]
     base = _observation(url, via, "ran", {"auth": auth})
     return [
@@ -230,8 +230,21 @@ def probe(target: Target, deadline: Deadline) -> list[Observation]:
             has_secret=True,
             expires_at=expires_at,
             refreshable=True,
+            problems=problems,
         )
     ]
+
+
+def _token_problems(target: Target, headers: dict[str, str], auth: str) -> tuple[Problem, ...]:
+    """What ``credaudit token`` says about the authorization token file's JWT (EKS Pod
+    Identity's projected token): expired, not yet valid, malformed, unsigned."""
+    token = headers.get("Authorization")
+    if auth != "token-file" or not token:
+        return ()
+    from credaudit.tokens.files import CONTAINER_TOKEN_CODES, token_file_problems
+
+    where = f"{AUTH_TOKEN_FILE} {target.env[AUTH_TOKEN_FILE]}"
+    return token_file_problems(token, where, target.clock.now(), CONTAINER_TOKEN_CODES)
 
 
 def collect(target: Target) -> list[Observation]:

@@ -175,8 +175,12 @@ def request(
     deadline: Deadline,
     headers: Mapping[str, str] | None = None,
     max_body: int = MAX_BODY,
+    *,
+    body: bytes | None = None,
 ) -> Response:
-    """One HTTP request held to ``deadline``; raises ProbeError, never anything else."""
+    """One HTTP request held to ``deadline``; raises ProbeError, never anything else.
+
+    ``body`` is sent as is with its Content-Length (token introspection posts a form)."""
     try:
         parts = urlsplit(url)
         host = parts.hostname
@@ -203,9 +207,12 @@ def request(
         if any(c in name + value for c in "\r\n\0"):
             raise ProbeError("bad-url", f"header {name} holds a line break")
         lines.append(f"{name}: {value}")
-    if method in ("PUT", "POST"):
+    if body is not None:
+        lines.append(f"Content-Length: {len(body)}")
+    elif method in ("PUT", "POST"):
         lines.append("Content-Length: 0")
     payload = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1", errors="replace")
+    payload += body or b""
 
     import http.client  # only once a probe runs: --no-network scans never pay for it
     import ssl

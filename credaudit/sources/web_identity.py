@@ -91,7 +91,11 @@ def observe(target: Target, ref: TokenRef) -> Observation:
     if claims is None:
         problem = Problem(code="CA702", message=f"{where}: {reason}")
         return Observation(**base, details=details, problems=(problem,))
-    problems: list[Problem] = []
+    from credaudit.tokens.files import WEB_IDENTITY_CODES, token_file_problems
+
+    problems: list[Problem] = list(
+        token_file_problems(raw.data.decode("utf-8"), where, now, WEB_IDENTITY_CODES)
+    )
     expires_at = _claim_instant(claims, "exp", where, problems)
     issued_at = _claim_instant(claims, "iat", where, problems)
     if "exp" not in claims:
@@ -111,8 +115,10 @@ def observe(target: Target, ref: TokenRef) -> Observation:
 
 
 def decode_claims(data: bytes) -> tuple[dict[str, Any] | None, str]:
-    """The JWT payload, unverified (we audit timing, not trust), or why it is not a JWT."""
-    import jwt
+    """The JWT payload, unverified (we audit timing, not trust), or why it is not a JWT.
+
+    Decoded by ``credaudit.tokens`` (the code behind ``credaudit token``)."""
+    from credaudit.tokens.jwt_segments import decode
 
     try:
         token = data.decode("utf-8").strip()
@@ -120,23 +126,12 @@ def decode_claims(data: bytes) -> tuple[dict[str, Any] | None, str]:
         return None, "not a JWT (not UTF-8 text)"
     if token.count(".") != 2:
         return None, "not a JWT (expected three dot-separated parts)"
-    try:
-        claims = jwt.decode(
-            token,
-            options={
-                "verify_signature": False,
-                "verify_exp": False,
-                "verify_nbf": False,
-                "verify_iat": False,
-                "verify_aud": False,
-                "verify_iss": False,
-            },
-        )
-    except (jwt.PyJWTError, ValueError, TypeError, RecursionError):
+    decoded = decode(token)
+    if isinstance(decoded, str):
+        if "claims segment is JSON but not an object" in decoded:
+            return None, "not a JWT (payload is not an object)"
         return None, "not a JWT (cannot decode header or payload)"
-    if not isinstance(claims, dict):
-        return None, "not a JWT (payload is not an object)"
-    return claims, ""
+    return decoded.claims, ""
 
 
 def _claim_instant(

@@ -1,0 +1,92 @@
+"""A compact JWS cut into its parts: header, claims, signing input and signature.
+
+Hand-cut rather than ``jwt.decode(..., options={"verify_signature": False})``, for three
+reasons: PyJWT's decode neither says which segment is broken nor hands back the header and
+the signing input the verifier needs (it would decode the same bytes twice), it checks the
+characters less strictly (``urlsafe_b64decode`` skips what is not base64), and ``import jwt``
+costs 60-90 ms (it imports cryptography) that decoding alone — ``scan``'s web-identity
+tokens, ``credaudit token`` without keys — should not pay.  The decoding is PyJWT's
+``base64url_decode`` (restore the padding, ``urlsafe_b64decode``) after a strict character
+check.  Nothing here trusts the header: it is data to report; the verifier pins algorithms by
+the key.
+"""
+
+from __future__ import annotations
+
+import binascii
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+_B64URL = re.compile(r"[A-Za-z0-9_-]*")
+_DECODE = json.JSONDecoder().decode
+
+
+_URLSAFE = bytes.maketrans(b"-_", b"+/")
+
+
+def base64url_decode(segment: str) -> bytes:
+    """PyJWT's ``jwt.utils.base64url_decode`` (``urlsafe_b64decode`` after restoring the
+    padding) without its wrappers' conversions, for a segment already checked to be
+    base64url."""
+    raw = segment.encode("ascii").translate(_URLSAFE)
+    return binascii.a2b_base64(raw + b"=" * (-len(raw) % 4))
+
+
+@dataclass(frozen=True, slots=True)
+class DecodedJwt:
+    header: dict[str, Any]
+    claims: dict[str, Any]
+    head: str  # the encoded segments, kept so a verifier can rebuild what was signed
+    body: str
+    signature_segment: str
+
+    @property
+    def signing_input(self) -> bytes:
+        return f"{self.head}.{self.body}".encode("ascii")
+
+    @property
+    def signature(self) -> bytes:
+        """Decoded only when a verifier asks: most runs never check signatures."""
+        return base64url_decode(self.signature_segment)
+
+
+def looks_like_jwt(token: str) -> bool:
+    """A JWS (``eyJ…`` or three segments) or a JWE (five): judged as a JWT, not opaque."""
+    return token.startswith("eyJ") or token.count(".") == 2
+
+
+def _json_object(segment: str, name: str) -> dict[str, Any] | str:
+    if not segment:
+        return f"the {name} segment is empty"
+    if not _B64URL.fullmatch(segment):
+        return f"the {name} segment is not base64url (characters outside A-Z a-z 0-9 - _)"
+    if len(segment) % 4 == 1:
+        return f"the {name} segment has an impossible base64url length"
+    try:
+        value = _DECODE(base64url_decode(segment).decode("utf-8"))
+    except (ValueError, RecursionError, binascii.Error):
+        return f"the {name} segment is not JSON"
+    if not isinstance(value, dict):
+        return f"the {name} segment is JSON but not an object"
+    return value
+
+
+def decode(token: str) -> DecodedJwt | str:
+    """The decoded JWS, or why it is not one (the reason never quotes the token)."""
+    parts = token.split(".")
+    if len(parts) == 5:
+        return "a JWE (five segments): encrypted, its claims cannot be read without the key"
+    if len(parts) != 3:
+        return f"{len(parts)} dot-separated segments where a JWT has 3"
+    head, body, sig = parts
+    header = _json_object(head, "header")
+    if isinstance(header, str):
+        return header
+    claims = _json_object(body, "claims")
+    if isinstance(claims, str):
+        return claims
+    if not _B64URL.fullmatch(sig) or len(sig) % 4 == 1:
+        return "the signature segment is not base64url"
+    return DecodedJwt(header, claims, head, body, sig)

@@ -1,0 +1,177 @@
+"""The records of ``credaudit token``: one ``TokenRecord`` per token, and the TokenReport.
+
+Plain dataclasses like ``credaudit.model`` (pydantic only dumps them and writes their JSON
+Schema); ``TokenRecord.to_dict`` is the bulk path's dump, and a test holds its keys and values
+to pydantic's.  A record never holds the token: only a fingerprint (sha256 prefix) and a
+masked form with the first and last four characters.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from credaudit.model import (
+    SCHEMA_VERSION,
+    BudgetView,
+    Described,
+    Finding,
+    Instant,
+    Location,
+    Severity,
+    format_instant,
+)
+
+TokenKind = Literal["jwt", "opaque", "elasticsearch", "api-key"]
+TokenStatus = Literal["valid", "expiring", "expired", "not-yet-valid", "invalid", "unknown", "none"]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class TokenFindingView:
+    """A finding inside one token's record (the token is the subject)."""
+
+    code: str
+    severity: Severity
+    title: str
+    message: str
+    remediation: str
+
+
+def _location(loc: Location | None) -> dict[str, Any] | None:
+    if loc is None:
+        return None
+    return {"path": loc.path, "line": loc.line, "env_var": loc.env_var, "url": loc.url}
+
+
+def _instant(value: datetime | None) -> str | None:
+    return format_instant(value) if value is not None else None
+
+
+@dataclass(kw_only=True, slots=True)
+class TokenRecord:
+    line: Annotated[int | None, Described("input line (1-based) for --from, HAR entry index")]
+    found_in: Annotated[str, Described("where the token was found: file, line, variable, field")]
+    kind: Annotated[TokenKind | None, Described("null when the input held no token")]
+    fingerprint: Annotated[str | None, Described("sha256 prefix of the token, to correlate")]
+    masked: Annotated[str | None, Described("first and last four characters and the length")]
+    location: Location | None = None
+    header_valid: Annotated[
+        bool | None, Described("RFC 6750 verdict on the Authorization header; null: no header")
+    ] = None
+    header_note: str | None = None
+    algorithm: str | None = None
+    type: Annotated[str | None, Described("the JOSE header's typ (RFC 9068: at+jwt)")] = None
+    key_id: Annotated[str | None, Described("JOSE kid, or an Elasticsearch API key's id")] = None
+    iss: str | None = None
+    sub: str | None = None
+    aud: list[str] | None = None
+    scope: str | None = None
+    client_id: str | None = None
+    issued_at: Instant | None = None
+    not_before: Instant | None = None
+    expires_at: Instant | None = None
+    lifetime_seconds: int | None = None
+    remaining_seconds: int | None = None
+    refresh_expires_at: Annotated[
+        Instant | None, Described("when the refresh token that came with it stops working")
+    ] = None
+    status: TokenStatus = "unknown"
+    signature_valid: Annotated[
+        bool | None, Described("true/false when checked against the operator's keys; null: not")
+    ] = None
+    signature_note: str | None = None
+    notes: list[str] = field(default_factory=list)
+    findings: list[TokenFindingView] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The record as JSON-ready data, exactly as pydantic dumps it (a test holds them)."""
+        return {
+            "line": self.line,
+            "found_in": self.found_in,
+            "kind": self.kind,
+            "fingerprint": self.fingerprint,
+            "masked": self.masked,
+            "location": _location(self.location),
+            "header_valid": self.header_valid,
+            "header_note": self.header_note,
+            "algorithm": self.algorithm,
+            "type": self.type,
+            "key_id": self.key_id,
+            "iss": self.iss,
+            "sub": self.sub,
+            "aud": self.aud,
+            "scope": self.scope,
+            "client_id": self.client_id,
+            "issued_at": _instant(self.issued_at),
+            "not_before": _instant(self.not_before),
+            "expires_at": _instant(self.expires_at),
+            "lifetime_seconds": self.lifetime_seconds,
+            "remaining_seconds": self.remaining_seconds,
+            "refresh_expires_at": _instant(self.refresh_expires_at),
+            "status": self.status,
+            "signature_valid": self.signature_valid,
+            "signature_note": self.signature_note,
+            "notes": self.notes,
+            "findings": [
+                {
+                    "code": f.code,
+                    "severity": f.severity.value,
+                    "title": f.title,
+                    "message": f.message,
+                    "remediation": f.remediation,
+                }
+                for f in self.findings
+            ],
+        }
+
+
+@dataclass(kw_only=True)
+class TokenServiceView:
+    """What an elasticsearch.yml says about the token service."""
+
+    path: str
+    security_enabled: bool | None
+    http_ssl_enabled: bool | None
+    token_service_enabled: bool
+    enabled_by: Annotated[str, Described("'explicit' or how the default was reached")]
+    timeout_seconds: int | None
+    timeout_setting: Annotated[str | None, Described("the timeout as written; null: default")]
+
+
+@dataclass(kw_only=True)
+class TokenSummary:
+    tokens: int
+    by_status: dict[str, int]
+    findings: int
+    by_severity: dict[str, int]
+    highest: Severity | None
+    fail_on: Severity
+    failed: bool
+
+
+@dataclass(kw_only=True)
+class TokenReport:
+    schema_version: str = SCHEMA_VERSION
+    kind: Literal["token"] = "token"
+    evaluated_at: Instant
+    budget: BudgetView
+    max_lifetime_seconds: int
+    keys: Annotated[str, Described("which keys signatures were checked with, or 'none'")]
+    tokens: list[TokenRecord]
+    token_services: list[TokenServiceView]
+    findings: list[Finding]
+    summary: TokenSummary
+
+    def subjects(self) -> list[str]:
+        """The CI formats' cases: one per token, then one per settings file."""
+        return [subject(r) for r in self.tokens if r.kind is not None] + [
+            f"settings {s.path}" for s in self.token_services
+        ]
+
+
+def subject(record: TokenRecord) -> str:
+    """How findings name a token: where it was found and its fingerprint, never its value."""
+    if record.fingerprint:
+        return f"{record.found_in} ({record.fingerprint})"
+    return record.found_in

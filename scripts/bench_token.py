@@ -1,0 +1,205 @@
+#!/usr/bin/env python3
+"""Benchmark ``credaudit token`` on distinct RS256 tokens from several keys.
+
+In one run, interleaved, best of ``--repeat``:
+  1. baseline: a plain PyJWT loop, ``jwt.decode(token, key, algorithms=["RS256"],
+     audience=...)`` with the key objects prepared beforehand (and handed to it by index, so
+     it does not even parse the header to find the key: the cheapest honest loop);
+  2. ``credaudit token --from FILE --format jsonl --jwks FILE --audience ...`` end to end
+     (process start, reading, verifying, judging, writing to /dev/null);
+  3. decoding without verification: ``credaudit token --from FILE --format jsonl`` end to
+     end, the library's ``inspect_stream`` (records, no output), and the segment decoder alone.
+
+The input looks like production: every token distinct (its own sub, jti, client), issued at
+times spread over the last 50 minutes, lifetimes of 15, 30 or 60 minutes, signed by one of
+``--keys`` RSA-2048 keys (kid rotation).  The tokens are cached in ``--workdir`` between runs
+(signing 100,000 of them takes a minute or two).  Nothing is asserted: tests never judge
+speed.  Usage:
+
+    .venv/bin/python scripts/bench_token.py [--tokens 100000] [--keys 10] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+AUDIENCE = "urn:bench:api"
+ISSUER = "https://issuer.bench.example"
+
+
+def generate(n: int, keys: int, workdir: Path) -> tuple[Path, Path, list[int]]:
+    """(tokens file, JWKS file, key index per token), cached when the shape matches."""
+    import jwt
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    tokens_file, jwks_file, meta = (
+        workdir / "tokens.txt",
+        workdir / "jwks.json",
+        workdir / "meta.json",
+    )
+    if meta.exists() and json.loads(meta.read_text()).get("shape") == [n, keys]:
+        return tokens_file, jwks_file, json.loads(meta.read_text())["kids"]
+    workdir.mkdir(parents=True, exist_ok=True)
+    private = [rsa.generate_private_key(public_exponent=65537, key_size=2048) for _ in range(keys)]
+    jwks = {"keys": []}
+    for i, key in enumerate(private):
+        jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key()))
+        jwk.update(kid=f"bench-{i}", alg="RS256", use="sig")
+        jwks["keys"].append(jwk)
+    rng = random.Random(9)
+    now = int(time.time())
+    kids: list[int] = []
+    with tokens_file.open("w") as out:
+        for i in range(n):
+            k = rng.randrange(keys)
+            kids.append(k)
+            iat = now - rng.randrange(0, 3000)
+            claims = {
+                "iss": ISSUER,
+                "sub": f"svc-{rng.getrandbits(48):012x}",
+                "aud": AUDIENCE,
+                "client_id": f"client-{i % 997}",
+                "scope": rng.choice(["read", "read write", "orders:read orders:write"]),
+                "iat": iat,
+                "exp": iat + rng.choice([900, 1800, 3600]),
+                "jti": f"{rng.getrandbits(96):024x}",
+            }
+            token = jwt.encode(
+                claims,
+                private[k],
+                algorithm="RS256",
+                headers={"kid": f"bench-{k}", "typ": "at+jwt"},
+            )
+            out.write(token + "\n")
+    jwks_file.write_text(json.dumps(jwks))
+    meta.write_text(json.dumps({"shape": [n, keys], "kids": kids}))
+    return tokens_file, jwks_file, kids
+
+
+def best(repeat_results: list[float]) -> float:
+    return min(repeat_results)
+
+
+def timed(work: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    work()
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--tokens", type=int, default=100_000)
+    parser.add_argument("--keys", type=int, default=10)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--workdir", type=Path, default=REPO / ".bench" / "token")
+    args = parser.parse_args()
+    tokens_file, jwks_file, kids = generate(args.tokens, args.keys, args.workdir)
+    tokens = tokens_file.read_text().splitlines()
+    n = len(tokens)
+
+    import jwt
+
+    keyset = jwt.PyJWKSet.from_dict(json.loads(jwks_file.read_text()))
+    by_kid = {k.key_id: k.key for k in keyset.keys}
+    prepared = [by_kid[f"bench-{k}"] for k in kids]
+
+    def pyjwt_loop() -> None:
+        decode = jwt.decode
+        expired = jwt.ExpiredSignatureError
+        for token, key in zip(tokens, prepared, strict=True):
+            try:
+                decode(token, key, algorithms=["RS256"], audience=AUDIENCE)
+            except expired:  # the loop a validator writes: an expired token is a result
+                continue
+
+    binary = os.environ.get("CREDAUDIT_BENCH_BIN") or str(REPO / ".venv" / "bin" / "credaudit")
+
+    def cli(*extra: str) -> Callable[[], object]:
+        argv = [binary, "token", "--from", str(tokens_file), "--format", "jsonl", *extra]
+
+        def run() -> None:
+            with open(os.devnull, "wb") as sink:
+                done = subprocess.run(argv, stdout=sink, stderr=subprocess.PIPE, check=False)
+            if done.returncode not in (0, 1):
+                sys.exit(f"credaudit failed: {done.stderr.decode()[-400:]}")
+
+        return run
+
+    from datetime import UTC, datetime
+
+    from credaudit.tokens import inspect_stream
+    from credaudit.tokens.jwt_segments import decode
+
+    now = datetime.now(UTC)
+
+    def library() -> None:
+        for _ in inspect_stream(tokens, now=now):
+            pass
+
+    def segments() -> None:
+        for token in tokens:
+            decode(token)
+
+    runs: dict[str, list[float]] = {
+        k: [] for k in ("pyjwt", "verify", "decode_cli", "library", "segments")
+    }
+    verify = cli("--jwks", str(jwks_file), "--audience", AUDIENCE)
+    decode_cli = cli()
+    for _ in range(args.repeat):
+        runs["pyjwt"].append(timed(pyjwt_loop))
+        runs["verify"].append(timed(verify))
+        runs["decode_cli"].append(timed(decode_cli))
+        runs["library"].append(timed(library))
+        runs["segments"].append(timed(segments))
+
+    def rate(name: str) -> float:
+        return n / best(runs[name])
+
+    print(
+        f"input: {n} distinct RS256 tokens from {args.keys} keys (RSA-2048, typ at+jwt, "
+        f"iat spread over 50 min, lifetimes 15/30/60 min), {tokens_file.stat().st_size} bytes"
+    )
+    print(
+        f"machine: {platform.python_implementation()} {platform.python_version()}, "
+        f"{os.cpu_count()} cores (shared with other work: compare ratios, not absolutes)"
+    )
+    print(f"best of {args.repeat}, interleaved:")
+    print(f"| PyJWT loop (jwt.decode, prepared keys) | {rate('pyjwt'):,.0f} tokens/s | 1.00 |")
+    print(
+        f"| credaudit token --jwks, jsonl, end to end | {rate('verify'):,.0f} tokens/s | "
+        f"{rate('verify') / rate('pyjwt'):.2f} |"
+    )
+    print(
+        f"| credaudit token (no keys), jsonl, end to end | {rate('decode_cli'):,.0f} tokens/s | "
+        f"{rate('decode_cli') / rate('pyjwt'):.2f} |"
+    )
+    print(
+        f"| credaudit.tokens.inspect_stream (no keys, records only) | "
+        f"{rate('library'):,.0f} tokens/s | {rate('library') / rate('pyjwt'):.2f} |"
+    )
+    print(
+        f"| credaudit.tokens.jwt_segments.decode alone | {rate('segments'):,.0f} tokens/s | "
+        f"{rate('segments') / rate('pyjwt'):.2f} |"
+    )
+    # Each round times the baseline and credaudit back to back: the ratio within a round is
+    # steadier on a shared machine than the ratio of two best-of figures.
+    rounds = sorted(p / v for p, v in zip(runs["pyjwt"], runs["verify"], strict=True))
+    print(
+        f"--jwks vs PyJWT, per round: {', '.join(f'{r:.2f}' for r in rounds)} "
+        f"(median {statistics.median(rounds):.2f})"
+    )
+
+
+if __name__ == "__main__":
+    main()
