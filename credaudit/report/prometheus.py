@@ -28,7 +28,7 @@ from credaudit.model import CredentialView, ScanReport
 CREDENTIAL_LABELS = ["profile", "source", "origin", "kind", "refreshable", "account_id"]
 
 
-def _credential_labels(view: CredentialView) -> list[str]:
+def credential_labels(view: CredentialView) -> list[str]:
     return [
         view.profile or "",
         view.source,
@@ -39,17 +39,21 @@ def _credential_labels(view: CredentialView) -> list[str]:
     ]
 
 
-class _ScanCollector:
-    """Yields the metric families of one report (a one-shot collector for one registry)."""
+def build_info() -> InfoMetricFamily:
+    build = InfoMetricFamily("credaudit_build", "The credaudit version that wrote this.")
+    build.add_metric([], {"version": __version__})
+    return build
+
+
+class ScanCollector:
+    """Yields the metric families of one report (`credaudit serve` reuses it per snapshot)."""
 
     def __init__(self, report: ScanReport) -> None:
         self.report = report
 
     def collect(self) -> Iterator[Metric]:
         report = self.report
-        build = InfoMetricFamily("credaudit_build", "The credaudit version that wrote this.")
-        build.add_metric([], {"version": __version__})
-        yield build
+        yield build_info()
 
         when = GaugeMetricFamily(
             "credaudit_scan_timestamp_seconds",
@@ -84,7 +88,7 @@ class _ScanCollector:
         )
         need = float(report.budget.required_seconds())
         for view in report.credentials:
-            labels = _credential_labels(view)
+            labels = credential_labels(view)
             info.add_metric(labels, 1.0)
             if view.expires_at is not None:
                 expiry.add_metric(labels, view.expires_at.timestamp())
@@ -131,5 +135,5 @@ class _ScanCollector:
 
 def render(report: ScanReport) -> str:
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(_ScanCollector(report))
+    registry.register(ScanCollector(report))
     return generate_latest(registry).decode("utf-8")
