@@ -2,7 +2,7 @@
 collector (or any scrape that serves the file).
 
 A fleet already has Prometheus and its alerting; credaudit writes one file per host and lets
-the alert rules in ``docs/prometheus/credaudit-alerts.yml`` do the rest.  Expiries are
+the alert rules in ``deploy/prometheus/credaudit-alerts.yml`` do the rest.  Expiries are
 exported as Unix timestamps, not as "seconds remaining": a textfile is read long after it was
 written, and ``expiry - time()`` stays right between runs where a remaining-seconds gauge
 would be stale the moment it was written.  Labels carry only what is stable and not secret:
