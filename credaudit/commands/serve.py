@@ -79,9 +79,7 @@ def serve(
       credaudit serve --interval 60s --run-time 2h --queue-dwell 20m
       credaudit serve --listen :9794 --tls-cert tls.crt --tls-key tls.key --no-network
     """
-    from prometheus_client import CollectorRegistry
-
-    from credaudit.fleet.collector import SnapshotCollector
+    from credaudit.fleet.collector import Exposition
     from credaudit.fleet.loop import ScanLoop
     from credaudit.fleet.server import (
         ListenError,
@@ -115,18 +113,16 @@ def serve(
         clock_wanted=bool(opts.get("clock_check")),
         log=log,
     )
-    registry = CollectorRegistry(auto_describe=False)
     margin = opts.get("skew_margin") or timedelta(0)
-    collector = SnapshotCollector(
+    exposition = Exposition(
         lambda: loop.snapshot, interval=seconds, skew_margin=margin.total_seconds()
     )
-    registry.register(collector)
 
     def health() -> tuple[bool, str]:
         return _health(loop, seconds)
 
     try:
-        server = make_server(address, registry, health, tls)
+        server = make_server(address, exposition.render, health, tls)
     except ListenError as exc:
         raise InputError(str(exc)) from None
     stop = threading.Event()

@@ -1,11 +1,17 @@
 """The metrics of ``credaudit serve``: a prometheus-client Collector over the latest snapshot.
 
-Each scrape builds fresh metric families from the snapshot the loop published last (never
-global gauges: a credential that is gone must not linger as a series, cert-manager#1332), so a
-scrape costs one rendering and never a scan.  The scan's own families are the ones
-``scan --format prometheus`` writes (``report.prometheus.ScanCollector``); around them the
-exporter says how it is doing: whether its latest scan worked, when one last did, how long it
-took, its errors by a fixed set of reasons, its scan interval, and its own clock
+The families are built fresh from the snapshot the loop published last (never global gauges:
+a credential that is gone must not linger as a series, cert-manager#1332), so a scrape never
+costs a scan.  A snapshot never changes, so its exposition is rendered once per snapshot and
+format (``Exposition``); only ``credaudit_clock_time_seconds``, the exporter's clock at the
+scrape, is rendered per scrape (``ClockCollector``).  Prometheus scrapes every 15 s or so and
+a scan runs every minute, so every snapshot is served several times (more with an HA pair):
+rendering per scrape was most of a scrape's CPU and, under 20 concurrent scrapers, its tail.
+
+The scan's own families are the ones ``scan --format prometheus`` writes
+(``report.prometheus.ScanCollector``); around them the exporter says how it is doing: whether
+its latest scan worked, when one last did, how long it took, its errors by a fixed set of
+reasons, its scan interval, and its own clock
 (``credaudit_clock_time_seconds``, read at scrape time, so Prometheus can compare it with its
 own: cert-manager's ``certmanager_clock_time_seconds``).  Host, region and cluster are the
 scrape's target labels; nothing here adds one.
@@ -13,11 +19,14 @@ scrape's target labels; nothing here adds one.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.exposition import choose_encoder
 
 from credaudit.fleet.loop import ERROR_REASONS, Snapshot
 from credaudit.report.prometheus import ScanCollector, build_info
@@ -26,23 +35,15 @@ _FROM_SNAPSHOT = " (from the latest background scan; a scrape never runs one)"
 
 
 class SnapshotCollector:
-    """Collects whatever ``snapshot()`` returns at the moment of the scrape."""
+    """The families of one snapshot: the scan's and the exporter's state after it."""
 
-    def __init__(
-        self,
-        snapshot: Callable[[], Snapshot],
-        *,
-        interval: float,
-        skew_margin: float,
-        wall: Callable[[], float] = time.time,
-    ) -> None:
-        self._snapshot = snapshot
+    def __init__(self, snap: Snapshot, *, interval: float, skew_margin: float) -> None:
+        self._snap = snap
         self._interval = interval
         self._skew_margin = skew_margin
-        self._wall = wall
 
     def collect(self) -> Iterator[Metric]:
-        snap = self._snapshot()
+        snap = self._snap
         if snap.report is not None:
             yield from ScanCollector(snap.report).collect()
         else:
@@ -86,12 +87,6 @@ class SnapshotCollector:
             "credaudit_start_time_seconds", "When the exporter started (Unix time).", snap.started
         )
         yield _gauge(
-            "credaudit_clock_time_seconds",
-            "The exporter's own clock at the scrape (Unix time): compare with timestamp() to "
-            "see a host's clock skew.",
-            self._wall(),
-        )
-        yield _gauge(
             "credaudit_clock_skew_margin_seconds",
             "The --skew-margin the exporter's budget tolerates.",
             self._skew_margin,
@@ -113,6 +108,66 @@ class SnapshotCollector:
 
     def describe(self) -> list[Any]:
         return []  # nothing to describe before a scrape: the families come from the snapshot
+
+
+class ClockCollector:
+    """The exporter's own clock, read at each scrape (cert-manager's clock gauge)."""
+
+    def __init__(self, wall: Callable[[], float] = time.time) -> None:
+        self._wall = wall
+
+    def collect(self) -> Iterator[Metric]:
+        yield _gauge(
+            "credaudit_clock_time_seconds",
+            "The exporter's own clock at the scrape (Unix time): compare with timestamp() to "
+            "see a host's clock skew.",
+            self._wall(),
+        )
+
+    def describe(self) -> list[Any]:
+        return []
+
+
+_EOF = b"# EOF\n"
+
+
+class Exposition:
+    """``/metrics`` bodies: the latest snapshot's families, rendered once per snapshot and
+    format by prometheus-client's encoders, followed by the per-scrape clock."""
+
+    def __init__(
+        self,
+        snapshot: Callable[[], Snapshot],
+        *,
+        interval: float,
+        skew_margin: float,
+        wall: Callable[[], float] = time.time,
+    ) -> None:
+        self._snapshot = snapshot
+        self._interval = interval
+        self._skew_margin = skew_margin
+        self._clock = CollectorRegistry(auto_describe=False)
+        self._clock.register(ClockCollector(wall))
+        self._rendered: dict[str, tuple[Snapshot, bytes]] = {}
+        self._lock = threading.Lock()
+
+    def render(self, accept: str) -> tuple[bytes, str]:
+        """The body and its content type for a scraper's ``Accept`` header."""
+        encoder, content_type = choose_encoder(accept)
+        snap = self._snapshot()
+        with self._lock:
+            cached = self._rendered.get(content_type)
+        if cached is None or cached[0] is not snap:
+            registry = CollectorRegistry(auto_describe=False)
+            registry.register(
+                SnapshotCollector(snap, interval=self._interval, skew_margin=self._skew_margin)
+            )
+            body = encoder(registry)
+            # OpenMetrics ends with "# EOF": once, after the clock.
+            cached = (snap, body.removesuffix(_EOF))
+            with self._lock:
+                self._rendered[content_type] = cached
+        return cached[1] + encoder(self._clock), content_type
 
 
 def _gauge(name: str, documentation: str, value: float) -> GaugeMetricFamily:

@@ -353,3 +353,31 @@ def test_scan_json_records_the_host() -> None:
     report = _scan_json()
     assert report["host"] == socket.gethostname()
     assert report["clock"] is None
+
+
+def test_exposition_renders_each_snapshot_once_and_the_clock_every_time() -> None:
+    from prometheus_client.openmetrics.parser import text_string_to_metric_families as om_parse
+
+    from credaudit.fleet.collector import Exposition
+
+    at = datetime(2030, 1, 1, tzinfo=UTC)
+    ticks = iter(range(1000, 2000))
+    loop = ScanLoop(lambda: _report(at, {"a": at + timedelta(hours=1)}), 60)  # type: ignore[arg-type, return-value]
+    loop.run_once()
+    exposition = Exposition(
+        lambda: loop.snapshot, interval=60, skew_margin=0, wall=lambda: float(next(ticks))
+    )
+    om = "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5"
+    first, content_type = exposition.render(om)
+    second, _ = exposition.render(om)
+    assert content_type.startswith("application/openmetrics-text")
+    assert first.count(b"# EOF") == 1 and first.endswith(b"# EOF\n")
+    families = {f.name: f for f in om_parse(first.decode())}
+    assert families["credaudit_clock_time_seconds"].samples[0].value == 1000
+    assert families["credaudit_scans"].samples[0].value == 1
+    assert b"credaudit_clock_time_seconds 1001.0" in second  # the clock is read per scrape
+    plain, plain_type = exposition.render("")
+    assert plain_type.startswith("text/plain") and b"# EOF" not in plain
+    loop.run_once()  # a new snapshot is rendered anew
+    third, _ = exposition.render(om)
+    assert {f.name: f for f in om_parse(third.decode())}["credaudit_scans"].samples[0].value == 2
