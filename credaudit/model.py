@@ -218,6 +218,9 @@ class Finding:
     remediation: str
     profile: str | None = None
     location: Location | None = None
+    details: Annotated[
+        dict[str, DetailValue], Described("the numbers the finding is based on (CA9xx)")
+    ] = field(default_factory=dict, hash=False)  # findings are hashed (presign caches them)
 
 
 @dataclass(kw_only=True)

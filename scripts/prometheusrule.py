@@ -41,7 +41,9 @@ def render(rules_text: str) -> str:
         "metadata": {"name": "credaudit", "labels": {"app.kubernetes.io/name": "credaudit"}},
         "spec": {"groups": groups},
     }
-    return HEADER + yaml.dump(resource, Dumper=_Dumper, sort_keys=False, width=100, allow_unicode=True)
+    return HEADER + yaml.dump(
+        resource, Dumper=_Dumper, sort_keys=False, width=100, allow_unicode=True
+    )
 
 
 def main() -> int:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from credaudit.model import Finding, Location, Severity
+from credaudit.model import DetailValue, Finding, Location, Severity
 
 
 @dataclass(frozen=True)
@@ -310,6 +310,36 @@ RULES: dict[str, Rule] = {
             "Fix or remove the file: botocore will fail on it too, or silently skip it.",
             "botocore configloader.py, utils.py: JSONFileCache",
         ),
+        # -- CA95x: a fleet seen together (credaudit fleet) --------------------------------
+        Rule(
+            "CA951",
+            "fleet-expiry-cluster",
+            _H,
+            "Credentials on many hosts expire or must refresh at one instant",
+            "Refresh by remaining lifetime with jitter (Go's ExpiryWindowJitterFrac, the "
+            "credaudit guard) and stagger when hosts mint their sessions (random start delays, "
+            "RandomizedDelaySec=), so the fleet's expiries spread out.",
+            "botocore credentials.py: _DEFAULT_ADVISORY_REFRESH_TIMEOUT; aws-sdk-go-v2 "
+            "aws.CredentialsCache ExpiryWindowJitterFrac",
+        ),
+        Rule(
+            "CA952",
+            "fleet-clock-skew",
+            _M,
+            "Host clock is off beyond the skew margin",
+            "Synchronise the host's clock (chrony or systemd-timesyncd against the Amazon Time "
+            "Sync Service); botocore signs with the local clock and never corrects it.",
+            "IAM UG: SigV4 five-minute window; boto/boto3#1252",
+        ),
+        Rule(
+            "CA953",
+            "fleet-host-silent",
+            _M,
+            "Host stopped reporting",
+            "Check the host's credaudit timer, service or pod (and the host itself): its "
+            "credentials are not being audited.",
+            "credaudit serve and scan --format prometheus: credaudit_scan_timestamp_seconds",
+        ),
     )
 }
 
@@ -330,6 +360,7 @@ def make_finding(
     remediation: str | None = None,
     profile: str | None = None,
     location: Location | None = None,
+    details: dict[str, DetailValue] | None = None,
 ) -> Finding:
     """Build a Finding for ``code``: title and default fix come from the catalogue."""
     entry = rule(code)
@@ -342,6 +373,7 @@ def make_finding(
         remediation=remediation or entry.fix,
         profile=profile,
         location=location,
+        details=details or {},
     )
 
 

@@ -185,6 +185,28 @@ def test_the_projects_alert_rules_fire(fleet: Fleet) -> None:
     assert "CredauditExporterDown" not in firing
 
 
+def test_credaudit_fleet_asks_the_real_prometheus(fleet: Fleet) -> None:
+    def findings() -> list[dict[str, Any]]:
+        result = CliRunner().invoke(
+            cli, ["fleet", "--prometheus", fleet.prometheus, "--format", "json", "--soft-fail"]
+        )
+        assert result.exit_code == 0, result.output
+        found: list[dict[str, Any]] = json.loads(result.stdout)["findings"]
+        return found
+
+    def all_three() -> bool:
+        return {"CA951", "CA952", "CA953"} <= {f["code"] for f in findings()}
+
+    assert wait_until(all_three, timeout=30)
+    by_code = {f["code"]: f for f in findings()}
+    cluster = by_code["CA951"]["details"]
+    assert cluster["host_names"] == "web-1,web-2,web-3"  # the `host` target label
+    assert cluster["instant"] == fleet.cluster_expiry.strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert by_code["CA952"]["subject"] == "web-3"
+    assert -601 < by_code["CA952"]["details"]["offset_seconds"] < -599
+    assert by_code["CA953"]["subject"] == "worker"  # its scans are pinned to 2026-11-22
+
+
 def test_a_stopped_exporter_fires_exporter_down(fleet: Fleet) -> None:
     served = fleet.hosts["web-1"]
     served.proc.terminate()
