@@ -118,11 +118,8 @@ def serve(
         lambda: loop.snapshot, interval=seconds, skew_margin=margin.total_seconds()
     )
 
-    def health() -> tuple[bool, str]:
-        return _health(loop, seconds)
-
     try:
-        server = make_server(address, exposition.render, health, tls)
+        server = make_server(address, exposition.render, loop.health, tls)
     except ListenError as exc:
         raise InputError(str(exc)) from None
     stop = threading.Event()
@@ -151,18 +148,3 @@ def serve(
     loop.stop()
     log("credaudit serve: stopped")
     return 0
-
-
-def _health(loop: Any, interval: float) -> tuple[bool, str]:
-    """Healthy while the scan thread runs and has finished a scan recently (or is still in
-    its first): a wedged loop is worth a restart, a scan that reports errors is not."""
-    import time
-
-    snap = loop.snapshot
-    if not loop.alive():
-        return False, "scan loop stopped\n"
-    allowed = 3 * interval + 60
-    since = snap.last_finished if snap.last_finished is not None else snap.started
-    if time.time() - since > allowed:
-        return False, f"no scan finished for {time.time() - since:.0f}s\n"
-    return True, f"ok: {snap.scans} scans, up={int(snap.up)}\n"

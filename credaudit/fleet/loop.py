@@ -168,3 +168,16 @@ class ScanLoop:
 
     def alive(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
+
+    def health(self) -> tuple[bool, str]:
+        """``/healthz``: healthy while the scan thread runs and has finished a scan within
+        three intervals (or is still in its first).  A wedged loop is worth a restart; a scan
+        that reports errors is not (``credaudit_up`` says so), so it does not fail this."""
+        snap = self.snapshot
+        if not self.alive():
+            return False, "scan loop stopped\n"
+        since = snap.last_finished if snap.last_finished is not None else snap.started
+        idle = self._wall() - since
+        if idle > 3 * self.interval + 60:
+            return False, f"no scan finished for {idle:.0f}s\n"
+        return True, f"ok: {snap.scans} scans, up={int(snap.up)}\n"

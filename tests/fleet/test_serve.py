@@ -381,3 +381,16 @@ def test_exposition_renders_each_snapshot_once_and_the_clock_every_time() -> Non
     loop.run_once()  # a new snapshot is rendered anew
     third, _ = exposition.render(om)
     assert {f.name: f for f in om_parse(third.decode())}["credaudit_scans"].samples[0].value == 2
+
+
+def test_health_fails_when_the_loop_is_wedged_or_stopped() -> None:
+    at = datetime(2030, 1, 1, tzinfo=UTC)
+    clock = [1000.0]
+    loop = ScanLoop(lambda: _report(at, {}), 60, wall=lambda: clock[0])  # type: ignore[arg-type, return-value]
+    assert loop.health() == (False, "scan loop stopped\n")
+    loop.start()
+    assert wait_until(lambda: loop.snapshot.scans >= 1)
+    assert loop.health() == (True, "ok: 1 scans, up=1\n")
+    clock[0] += 3 * 60 + 61  # no scan finished for more than three intervals
+    assert loop.health()[0] is False
+    loop.stop()
