@@ -105,7 +105,7 @@ def scan(fmt: str, fail_on: str, soft_fail: bool, **opts: Any) -> int:
 
 
 @click.command()
-@click.argument("kind", type=click.Choice(["scan", "url", "check"]), default="scan")
+@click.argument("kind", type=click.Choice(["scan", "url", "check", "fleet"]), default="scan")
 def schema(kind: str) -> int:
     """Print the JSON Schema of the JSON output (scan by default)."""
     from credaudit.report.json import schema as json_schema
@@ -120,6 +120,7 @@ def schema(kind: str) -> int:
     module_name, attr = {
         "url": ("credaudit.presign.model", "UrlReport"),
         "check": ("credaudit.policy", "CheckReport"),
+        "fleet": ("credaudit.fleet.model", "FleetReport"),
     }[kind]
     try:
         model = getattr(importlib.import_module(module_name), attr)

@@ -10,6 +10,7 @@ files name the same host, its latest report wins.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -61,7 +62,16 @@ def _instant(value: Any) -> datetime:
     parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     if parsed.tzinfo is None:
         raise ValueError("an instant without a time zone")
+    if not 1970 < parsed.year < 9000:  # room for the analysis' arithmetic, and plausible
+        raise ValueError(f"implausible instant {value[:40]!r}")
     return parsed.astimezone(UTC)
+
+
+def _seconds(value: Any) -> float:
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError(f"not a finite number of seconds: {str(value)[:40]!r}")
+    return number
 
 
 def summary_from_report(data: Any, host: str, origin: str) -> HostSummary:
@@ -87,8 +97,8 @@ def summary_from_report(data: Any, host: str, origin: str) -> HostSummary:
     clock = data.get("clock")
     offset = uncertainty = None
     if isinstance(clock, dict):
-        offset = float(clock["offset_seconds"])
-        uncertainty = float(clock.get("uncertainty_seconds") or 0.0)
+        offset = _seconds(clock["offset_seconds"])
+        uncertainty = _seconds(clock.get("uncertainty_seconds") or 0.0)
     return HostSummary(
         host=host,
         group=host_group(host),
@@ -120,7 +130,10 @@ def read_reports(
         except OSError as exc:
             problems.append(InputProblem(str(path), f"cannot read ({exc.strerror or exc})"))
             continue
-        except (ValueError, TypeError, KeyError, RecursionError) as exc:
+        except KeyError as exc:
+            problems.append(InputProblem(str(path), f"missing field {exc}"))
+            continue
+        except (ValueError, TypeError, OverflowError, RecursionError) as exc:
             reason = "not JSON" if isinstance(exc, json.JSONDecodeError) else str(exc)
             problems.append(InputProblem(str(path), reason[:200]))
             continue

@@ -34,31 +34,43 @@ def _query(base: str, expr: str, at: datetime, deadline: Deadline) -> list[dict[
         answer = request("GET", url, deadline, max_body=MAX_ANSWER)
     except ProbeError as exc:
         raise PrometheusError(f"--prometheus {public_url(base)}: {exc.detail}") from None
-    try:
-        body = json.loads(answer.body)
-    except ValueError:
-        body = None
-    if not isinstance(body, dict) or body.get("status") != "success":
-        error = body.get("error") if isinstance(body, dict) else None
+    result = parse_answer(answer.body)
+    if result is None:
         raise PrometheusError(
-            f"--prometheus {public_url(base)}: query failed (HTTP {answer.status}"
-            + (f": {str(error)[:120]}" if error else "")
-            + ")"
+            f"--prometheus {public_url(base)}: the query failed (HTTP {answer.status})"
         )
-    result = body.get("data", {}).get("result", [])
-    return [item for item in result if isinstance(item, dict)] if isinstance(result, list) else []
+    return result
+
+
+def parse_answer(body: bytes) -> list[dict[str, Any]] | None:
+    """The vector of a successful ``/api/v1/query`` answer; None for anything else."""
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(data, dict) or data.get("status") != "success":
+        return None
+    inner = data.get("data")
+    result = inner.get("result") if isinstance(inner, dict) else None
+    if not isinstance(result, list):
+        return None
+    return [item for item in result if isinstance(item, dict)]
 
 
 def _samples(
     items: list[dict[str, Any]], host_label: str
 ) -> Iterator[tuple[str, dict[str, str], float]]:
     for item in items:
-        labels = item.get("metric") or {}
-        value = item.get("value") or [None, None]
+        labels = item.get("metric")
+        value = item.get("value")
+        if not isinstance(labels, dict) or not isinstance(value, list) or len(value) != 2:
+            continue
         host = labels.get(host_label) or labels.get("instance")
         try:
             number = float(value[1])
-        except (TypeError, ValueError, IndexError):
+        except (TypeError, ValueError):
+            continue
+        if abs(number) > 1e11:  # no instant or offset this far out (year 5138)
             continue
         if host and not math.isnan(number):  # NaN is no instant
             yield str(host), {str(k): str(v) for k, v in labels.items()}, number

@@ -43,7 +43,7 @@ class TlsFiles:
 def parse_listen(text: str) -> tuple[str, int]:
     """``HOST:PORT``, ``[V6]:PORT`` or ``:PORT`` (all addresses)."""
     host, sep, port_text = text.rpartition(":")
-    if not sep or not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
+    if not sep or not (port_text.isascii() and port_text.isdigit()) or int(port_text) > 65535:
         raise ListenError(f"--listen {text[:60]!r}: expected HOST:PORT, e.g. 127.0.0.1:9794")
     if host.startswith("[") and host.endswith("]"):
         host = host[1:-1]

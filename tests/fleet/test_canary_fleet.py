@@ -73,3 +73,11 @@ def test_url_prometheus_leaks_no_canary() -> None:
     assert result.exit_code in (0, 1), result.output
     assert "credaudit_urls" in result.stdout
     assert _leaked(result.stdout) == [] and "ASIA" not in result.stdout
+
+
+def test_check_prometheus_leaks_no_secret() -> None:
+    from tests.test_check import check
+
+    out = check("profiles.toml", "--format", "prometheus").stdout
+    assert "credaudit_workload_required_lifetime_seconds" in out
+    assert "not-a-real-secret" not in out and "AKIAY34FZKBOKMUTVV7A" not in out

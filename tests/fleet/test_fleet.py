@@ -19,6 +19,7 @@ from credaudit.fleet.analysis import ADVISORY_REFRESH, analyse, clusters, events
 from credaudit.fleet.hosts import host_group, read_reports
 from credaudit.fleet.model import ExpiryEvent, HostCredential, HostSummary
 from credaudit.model import Severity
+from credaudit.report import fleet_html, fleet_text
 from tests.fleet.serve_util import clean_env
 from tests.stubs.servers import date_shifted
 from tests.stubs.servers import serving as stub_serving
@@ -324,6 +325,17 @@ def test_any_file_is_a_host_or_one_problem(
         {"kind": "scan", "evaluated_at": "2026-12-02T04:00:00Z", "credentials": [1]},
         {"kind": "scan", "evaluated_at": "2026-12-02T04:00:00Z", "clock": {"x": 1}},
         {"kind": "scan", "evaluated_at": 5},
+        {"kind": "scan", "evaluated_at": "0001-01-01T00:00:00Z"},
+        {
+            "kind": "scan",
+            "evaluated_at": "2026-12-02T04:00:00Z",
+            "clock": {"offset_seconds": "nan"},
+        },
+        {
+            "kind": "scan",
+            "evaluated_at": "2026-12-02T04:00:00Z",
+            "credentials": [{"expires_at": "0001-01-01T00:10:00+00:00", "refreshable": True}],
+        },
         [],
     ],
 )
@@ -331,3 +343,111 @@ def test_malformed_reports_are_problems(tmp_path: Path, document: object) -> Non
     (tmp_path / "h.json").write_text(json.dumps(document))
     hosts, problems = read_reports([tmp_path])
     assert hosts == [] and len(problems) == 1
+
+
+def test_fleet_json_conforms_to_its_schema(tmp_path: Path) -> None:
+    import jsonschema
+
+    for index in range(3):
+        _scan_report(tmp_path, f"web-{index}", AT + timedelta(hours=2))
+    _, report = _json(str(tmp_path / "reports"))
+    schema = json.loads(CliRunner().invoke(cli, ["schema", "fleet"]).stdout)
+    assert list(jsonschema.Draft202012Validator(schema).iter_errors(report)) == []
+    assert report["kind"] == "fleet" and len(report["events"]) == 3  # type: ignore[arg-type]
+
+
+_scalar = (
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30)
+)
+_json_value = st.recursive(
+    _scalar,
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.fixed_dictionaries(
+        {"kind": st.just("scan")},
+        optional={
+            "evaluated_at": st.sampled_from(["2026-12-02T04:00:00Z", "2026-12-02", "x"])
+            | _json_value,
+            "credentials": st.lists(
+                st.fixed_dictionaries(
+                    {},
+                    optional={
+                        "expires_at": st.sampled_from(["2026-12-02T05:00:00Z", "nope"])
+                        | _json_value,
+                        "refreshable": _json_value,
+                        "profile": _json_value,
+                        "source": _json_value,
+                    },
+                ),
+                max_size=3,
+            )
+            | _json_value,
+            "clock": st.fixed_dictionaries(
+                {}, optional={"offset_seconds": _json_value, "uncertainty_seconds": _json_value}
+            )
+            | _json_value,
+            "host": _json_value,
+        },
+    )
+)
+def test_report_shaped_json_is_a_host_or_one_problem(
+    tmp_path_factory: pytest.TempPathFactory, document: dict[str, object]
+) -> None:
+    folder = tmp_path_factory.mktemp("fuzz")
+    (folder / "h.json").write_text(json.dumps(document))
+    for from_report in (False, True):
+        hosts, problems = read_reports([folder], host_from_report=from_report)
+        assert len(hosts) + len(problems) == 1
+        report = analyse(  # whatever was read, the analysis and every renderer take it
+            hosts,
+            now=AT,
+            window=timedelta(minutes=2),
+            min_hosts=2,
+            skew_margin=timedelta(0),
+            silent_after=timedelta(hours=2),
+            fail_on=Severity.HIGH,
+            inputs=[],
+        )
+        fleet_text.render(report)
+        fleet_html.render(report)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.binary(max_size=200)
+    | _json_value.map(lambda v: json.dumps(v).encode())
+    | st.lists(
+        st.fixed_dictionaries(
+            {
+                "metric": st.dictionaries(
+                    st.sampled_from(["host", "instance", "source"]), _json_value
+                )
+                | _json_value,
+                "value": st.lists(
+                    _json_value | st.sampled_from(["1.7e9", "NaN", "+Inf", "1e300"]), max_size=3
+                )
+                | _json_value,
+            }
+        ),
+        max_size=3,
+    ).map(
+        lambda r: json.dumps(
+            {"status": "success", "data": {"resultType": "vector", "result": r}}
+        ).encode()
+    )
+)
+def test_any_prometheus_answer_is_samples_or_none(body: bytes) -> None:
+    from credaudit.fleet.promapi import _samples, parse_answer
+
+    items = parse_answer(body)
+    if items is not None:
+        for host, labels, value in _samples(items, "host"):
+            assert isinstance(host, str) and isinstance(labels, dict)
+            assert value == value and abs(value) <= 1e11

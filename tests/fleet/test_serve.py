@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from credaudit.cli import cli
 from credaudit.fleet.loop import ERROR_REASONS, RETAIN_EXPIRED, ScanLoop, retain_expired
@@ -241,7 +243,7 @@ def test_parse_listen(text: str, expected: tuple[str, int]) -> None:
     assert parse_listen(text) == expected
 
 
-@pytest.mark.parametrize("text", ["9794", "host:", "host:99999", "host:x"])
+@pytest.mark.parametrize("text", ["9794", "host:", "host:99999", "host:x", "host:²", "host:٣"])
 def test_parse_listen_rejects(text: str) -> None:
     with pytest.raises(ListenError):
         parse_listen(text)
@@ -394,3 +396,14 @@ def test_health_fails_when_the_loop_is_wedged_or_stopped() -> None:
     clock[0] += 3 * 60 + 61  # no scan finished for more than three intervals
     assert loop.health()[0] is False
     loop.stop()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=40))
+def test_parse_listen_of_any_text_is_an_address_or_a_listen_error(text: str) -> None:
+    try:
+        host, port = parse_listen(text)
+    except ListenError as exc:
+        assert str(exc).startswith("--listen ") and "\n" not in str(exc)
+    else:
+        assert 0 <= port <= 65535 and isinstance(host, str)
