@@ -258,3 +258,23 @@ def test_the_sidecar_shares_the_workloads_credentials() -> None:
     assert sidecar["volumeMounts"] == worker["volumeMounts"]
     names = {e["name"] for e in sidecar["env"]}
     assert {"AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE"} <= names
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        "README.md",
+        "docs/fleet.md",
+        "docs/prometheus.md",
+        "docs/prometheus/README.md",
+        "docs/usage.md",
+    ],
+)
+def test_the_pages_relative_links_resolve(page: str) -> None:
+    """The alert rules moved to deploy/: every link to them (and to the rest) still lands."""
+    path = REPO / page
+    links = re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", path.read_text())
+    local = [link for link in links if "://" not in link]
+    assert local
+    missing = [link for link in local if not (path.parent / link).exists()]
+    assert missing == []
