@@ -278,3 +278,43 @@ def test_the_pages_relative_links_resolve(page: str) -> None:
     assert local
     missing = [link for link in local if not (path.parent / link).exists()]
     assert missing == []
+
+
+# -- ECS ---------------------------------------------------------------------------------------
+
+ECS_TASK = DEPLOY / "ecs" / "task-definition-sidecar.json"
+
+
+def _ecs_errors(document: dict[str, Any]) -> str:
+    """botocore's own parameter validation against ECS RegisterTaskDefinition's input shape
+    (unknown keys, wrong types, missing required members are errors)."""
+    import botocore.session
+    from botocore.validate import ParamValidator
+
+    model = botocore.session.get_session().get_service_model("ecs")
+    shape = model.operation_model("RegisterTaskDefinition").input_shape
+    report = ParamValidator().validate(document, shape)
+    return str(report.generate_report()) if report.has_errors() else ""
+
+
+def test_the_ecs_task_definition_is_what_register_task_definition_takes() -> None:
+    import json
+
+    document = json.loads(ECS_TASK.read_text())
+    assert _ecs_errors(document) == ""
+    [sidecar] = [c for c in document["containerDefinitions"] if c["name"] == "credaudit"]
+    assert sidecar["essential"] is False  # the sidecar never takes the task down
+    from credaudit.commands.serve import serve
+
+    serve.make_context("serve", list(sidecar["command"][1:]))
+    assert {"name": "credaudit", "containerPort": 9794, "protocol": "tcp"}.items() <= sidecar[
+        "portMappings"
+    ][0].items()
+
+
+def test_the_ecs_check_rejects_a_misspelt_key() -> None:
+    import json
+
+    document = json.loads(ECS_TASK.read_text())
+    document["containerDefinitions"][1]["readOnlyRootFilesystem"] = True  # ECS spells it readonly…
+    assert "Unknown parameter" in _ecs_errors(document)
