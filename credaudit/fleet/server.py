@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 ACCEPT_QUEUE = 256
+MAX_CONNECTIONS = 128  # open connections served at once (Prometheus keeps one per server)
 IDLE_TIMEOUT = 30.0  # seconds a keep-alive connection may sit idle
 
 
@@ -120,9 +121,34 @@ _INDEX = (
 
 
 class _Server(ThreadingHTTPServer):
+    """One thread per connection, at most ``max_connections`` at once: a connection beyond
+    that is closed at once (the scraper sees one failed scrape) rather than growing threads
+    without bound while clients park idle or slow connections."""
+
     request_queue_size = ACCEPT_QUEUE
     daemon_threads = True
     allow_reuse_address = True
+    max_connections = MAX_CONNECTIONS
+
+    def server_activate(self) -> None:
+        self._slots = threading.BoundedSemaphore(self.max_connections)
+        super().server_activate()
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self._slots.acquire(blocking=False):
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
 
 
 def make_server(
@@ -130,6 +156,7 @@ def make_server(
     metrics: Metrics,
     health: Health,
     tls: ssl.SSLContext | None = None,
+    max_connections: int = MAX_CONNECTIONS,
 ) -> ThreadingHTTPServer:
     """Bind (but do not start) the server; ``serve_forever`` runs it."""
     host, port = listen
@@ -141,7 +168,10 @@ def make_server(
         raise ListenError(f"--listen {host}:{port}: {exc.strerror}") from None
 
     class Bound(_Server):
-        address_family = family
+        pass
+
+    Bound.address_family = family
+    Bound.max_connections = max_connections
 
     try:
         server = Bound((host, port), _handler(metrics, health))

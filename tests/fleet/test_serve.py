@@ -407,3 +407,35 @@ def test_parse_listen_of_any_text_is_an_address_or_a_listen_error(text: str) -> 
         assert str(exc).startswith("--listen ") and "\n" not in str(exc)
     else:
         assert 0 <= port <= 65535 and isinstance(host, str)
+
+
+def test_connections_beyond_the_cap_are_closed_not_threaded() -> None:
+    import socket
+
+    from credaudit.fleet.server import make_server, serve_in_thread
+
+    def metrics(_accept: str) -> tuple[bytes, str]:
+        return b"credaudit_up 1.0\n", "text/plain"
+
+    server = make_server(("127.0.0.1", 0), metrics, lambda: (True, "ok\n"), max_connections=3)
+    serve_in_thread(server)
+    port = int(server.server_address[1])
+    idle = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(3)]
+    try:
+        time.sleep(0.3)  # the three hold every slot
+        extra = socket.create_connection(("127.0.0.1", port), timeout=5)
+        assert extra.recv(100) == b""  # closed at once, no thread for it
+        extra.close()
+        idle.pop().close()
+        assert wait_until(
+            lambda: (
+                b"credaudit_up"
+                in urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2).read()
+            ),
+            timeout=5,
+        )
+    finally:
+        for conn in idle:
+            conn.close()
+        server.shutdown()
+        server.server_close()
