@@ -41,6 +41,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "explain": ("credaudit.commands.rules", "explain", "Print a rule's page (what, why, fix)."),
     "rules": ("credaudit.commands.rules", "rules", "List every finding code."),
     "schema": ("credaudit.commands.scan", "schema", "Print the JSON Schema of the JSON output."),
+    "serve": ("credaudit.commands.serve", "serve", "Serve the scan as Prometheus metrics."),
+    "fleet": ("credaudit.commands.fleet", "fleet", "Many hosts' reports: clusters, skew, silence."),
 }
 
 

@@ -273,6 +273,16 @@ class ProbeStatus:
 
 
 @dataclass(kw_only=True)
+class ClockReading:
+    """The clock offset ``--clock-check`` measured, so a fleet's reports can be compared."""
+
+    offset_seconds: Annotated[
+        float, Described("local clock minus the reference: positive means ahead")
+    ]
+    uncertainty_seconds: float
+
+
+@dataclass(kw_only=True)
 class ScanReport:
     schema_version: str = SCHEMA_VERSION
     kind: Literal["scan"] = "scan"
@@ -284,3 +294,9 @@ class ScanReport:
     findings: list[Finding]
     probes: list[ProbeStatus] = field(default_factory=list)
     summary: Summary
+    host: Annotated[
+        str | None, Described("the name of the host that ran the scan (credaudit fleet)")
+    ] = None
+    clock: Annotated[
+        ClockReading | None, Described("the measured clock offset, with --clock-check")
+    ] = None

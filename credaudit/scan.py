@@ -17,6 +17,7 @@ from credaudit.analysis.rules import sort_findings
 from credaudit.chain import CHAIN_ORDER, resolve
 from credaudit.model import (
     ChainEntry,
+    ClockReading,
     CredentialView,
     Finding,
     Observation,
@@ -141,6 +142,17 @@ def run_scan(
         findings=findings,
         probes=_probes(observations),
         summary=summarize(findings, len(credentials), fail_on),
+        host=target.host,
+        clock=_clock_reading(clock_offset, clock_uncertainty),
+    )
+
+
+def _clock_reading(offset: timedelta | None, uncertainty: timedelta | None) -> ClockReading | None:
+    if offset is None:
+        return None
+    spread = uncertainty.total_seconds() if uncertainty is not None else 0.0
+    return ClockReading(
+        offset_seconds=round(offset.total_seconds(), 3), uncertainty_seconds=round(spread, 3)
     )
 
 

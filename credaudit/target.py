@@ -37,6 +37,7 @@ class Target:
     probe_timeout: timedelta = DEFAULT_PROBE_TIMEOUT
     process_timeout: timedelta = timedelta(seconds=10)
     labels: Mapping[str, str] = field(default_factory=dict)
+    host: str | None = None  # the host running the audit, as its reports name it
 
     def path(self, in_target: str | PurePosixPath) -> Path:
         """Map a path as the audited process sees it to the file we can open here."""

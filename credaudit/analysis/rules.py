@@ -479,6 +479,36 @@ RULES: dict[str, Rule] = {
             "analysis went on without it.",
             "CloudTrail delivery file format; S3 server access log format",
         ),
+        # -- CA95x: a fleet seen together (credaudit fleet) --------------------------------
+        Rule(
+            "CA951",
+            "fleet-expiry-cluster",
+            _H,
+            "Credentials on many hosts expire or must refresh at one instant",
+            "Refresh by remaining lifetime with jitter (Go's ExpiryWindowJitterFrac, the "
+            "credaudit guard) and stagger when hosts mint their sessions (random start delays, "
+            "RandomizedDelaySec=), so the fleet's expiries spread out.",
+            "botocore credentials.py: _DEFAULT_ADVISORY_REFRESH_TIMEOUT; aws-sdk-go-v2 "
+            "aws.CredentialsCache ExpiryWindowJitterFrac",
+        ),
+        Rule(
+            "CA952",
+            "fleet-clock-skew",
+            _M,
+            "Host clock is off beyond the skew margin",
+            "Synchronise the host's clock (chrony or systemd-timesyncd against the Amazon Time "
+            "Sync Service); botocore signs with the local clock and never corrects it.",
+            "IAM UG: SigV4 five-minute window; boto/boto3#1252",
+        ),
+        Rule(
+            "CA953",
+            "fleet-host-silent",
+            _M,
+            "Host stopped reporting",
+            "Check the host's credaudit timer, service or pod (and the host itself): its "
+            "credentials are not being audited.",
+            "credaudit serve and scan --format prometheus: credaudit_scan_timestamp_seconds",
+        ),
     )
 }
 

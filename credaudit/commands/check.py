@@ -14,7 +14,7 @@ from credaudit.durations import DurationError, parse_at
 from credaudit.errors import InputError
 from credaudit.model import Severity
 
-CHECK_FORMATS = ["table", "json", "sarif", "junit", "github", "markdown"]
+CHECK_FORMATS = ["table", "json", "sarif", "junit", "github", "markdown", "prometheus"]
 
 
 @click.command()

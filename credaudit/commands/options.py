@@ -6,6 +6,7 @@ a report becomes output and an exit code.
 from __future__ import annotations
 
 import os
+import socket
 import sys
 from collections.abc import Callable
 from datetime import timedelta
@@ -257,6 +258,7 @@ def build_target(**opts: Any) -> Target:
         online=bool(opts.get("online")),
         probe_timeout=opts.get("probe_timeout") or DEFAULT_PROBE_TIMEOUT,
         labels=labels,
+        host=socket.gethostname(),
     )
 
 

@@ -29,7 +29,7 @@ from credaudit.errors import InputError
 from credaudit.model import Location, Severity
 from credaudit.target import Target
 
-URL_FORMATS = ["table", "json", "jsonl", "sarif", "junit", "github", "markdown"]
+URL_FORMATS = ["table", "json", "jsonl", "sarif", "junit", "github", "markdown", "prometheus"]
 
 
 def _secret(target: Target, env_var: str | None, profile: str | None) -> str:

@@ -2,7 +2,7 @@
 collector (or any scrape that serves the file).
 
 A fleet already has Prometheus and its alerting; credaudit writes one file per host and lets
-the alert rules in ``docs/prometheus/credaudit-alerts.yml`` do the rest.  Expiries are
+the alert rules in ``deploy/prometheus/credaudit-alerts.yml`` do the rest.  Expiries are
 exported as Unix timestamps, not as "seconds remaining": a textfile is read long after it was
 written, and ``expiry - time()`` stays right between runs where a remaining-seconds gauge
 would be stale the moment it was written.  Labels carry only what is stable and not secret:
@@ -28,7 +28,7 @@ from credaudit.model import CredentialView, ScanReport
 CREDENTIAL_LABELS = ["profile", "source", "origin", "kind", "refreshable", "account_id"]
 
 
-def _credential_labels(view: CredentialView) -> list[str]:
+def credential_labels(view: CredentialView) -> list[str]:
     return [
         view.profile or "",
         view.source,
@@ -39,24 +39,23 @@ def _credential_labels(view: CredentialView) -> list[str]:
     ]
 
 
-class _ScanCollector:
-    """Yields the metric families of one report (a one-shot collector for one registry)."""
+def build_info() -> InfoMetricFamily:
+    build = InfoMetricFamily("credaudit_build", "The credaudit version that wrote this.")
+    build.add_metric([], {"version": __version__})
+    return build
+
+
+class ScanCollector:
+    """Yields the metric families of one report (`credaudit serve` reuses it per snapshot)."""
 
     def __init__(self, report: ScanReport) -> None:
         self.report = report
 
     def collect(self) -> Iterator[Metric]:
         report = self.report
-        build = InfoMetricFamily("credaudit_build", "The credaudit version that wrote this.")
-        build.add_metric([], {"version": __version__})
-        yield build
+        yield build_info()
 
-        when = GaugeMetricFamily(
-            "credaudit_scan_timestamp_seconds",
-            "When credaudit evaluated this host (Unix time; the --at instant if given).",
-        )
-        when.add_metric([], report.evaluated_at.timestamp())
-        yield when
+        yield _evaluated(report, "this host")
 
         failed = GaugeMetricFamily(
             "credaudit_scan_failed",
@@ -84,7 +83,7 @@ class _ScanCollector:
         )
         need = float(report.budget.required_seconds())
         for view in report.credentials:
-            labels = _credential_labels(view)
+            labels = credential_labels(view)
             info.add_metric(labels, 1.0)
             if view.expires_at is not None:
                 expiry.add_metric(labels, view.expires_at.timestamp())
@@ -106,15 +105,7 @@ class _ScanCollector:
                 chain.add_metric([entry.profile, "none"], 0.0)
         yield chain
 
-        findings = GaugeMetricFamily(
-            "credaudit_findings",
-            "Findings of the scan by code, severity and profile (see `credaudit explain CODE`).",
-            labels=["code", "severity", "profile"],
-        )
-        counts = Counter((f.code, f.severity.value, f.profile or "") for f in report.findings)
-        for (code, severity, profile), count in sorted(counts.items()):
-            findings.add_metric([code, severity, profile], float(count))
-        yield findings
+        yield findings_metric(report)
 
         probes = GaugeMetricFamily(
             "credaudit_probe_status",
@@ -129,11 +120,125 @@ class _ScanCollector:
         return []  # no registration-time collect: the report is rendered once
 
 
-def render(report: ScanReport) -> str:
-    if getattr(report, "kind", "scan") == "token":  # credaudit token: its own metric set
-        from credaudit.report.prometheus_token import render as render_tokens
+def _evaluated(report: Any, what: str) -> GaugeMetricFamily:
+    when = GaugeMetricFamily(
+        "credaudit_scan_timestamp_seconds",
+        f"When credaudit evaluated {what} (Unix time; the --at instant if given).",
+    )
+    when.add_metric([], report.evaluated_at.timestamp())
+    return when
 
-        return render_tokens(report)  # type: ignore[arg-type]
+
+def findings_metric(report: Any) -> GaugeMetricFamily:
+    findings = GaugeMetricFamily(
+        "credaudit_findings",
+        "Findings by code, severity and profile (see `credaudit explain CODE`).",
+        labels=["code", "severity", "profile"],
+    )
+    counts = Counter((f.code, f.severity.value, f.profile or "") for f in report.findings)
+    for (code, severity, profile), count in sorted(counts.items()):
+        findings.add_metric([code, severity, profile], float(count))
+    return findings
+
+
+URL_LABELS = ["service", "region", "key_kind", "status"]
+
+
+class UrlCollector:
+    """``url --format prometheus``: URLs grouped by service, region, key kind and status.
+
+    A URL is unbounded text and a run may hold a million, so no URL is a label: each group
+    exports how many URLs it holds and the earliest real expiry among them (the URL's own
+    expiry or its signing session's, whichever comes first).
+    """
+
+    def __init__(self, report: Any) -> None:
+        self.report = report
+
+    def collect(self) -> Iterator[Metric]:
+        report = self.report
+        yield build_info()
+        yield _evaluated(report, "the URLs")
+        count = GaugeMetricFamily(
+            "credaudit_urls", "Presigned URLs checked, by group.", labels=URL_LABELS
+        )
+        earliest = GaugeMetricFamily(
+            "credaudit_url_expiry_timestamp_seconds",
+            "The earliest real expiry in the group (Unix time): the URL's X-Amz-Expires or its "
+            "signing session's expiry, whichever comes first.",
+            labels=URL_LABELS,
+        )
+        counts: Counter[tuple[str, str, str, str]] = Counter()
+        soonest: dict[tuple[str, str, str, str], float] = {}
+        for url in report.urls:
+            key = (url.service or "", url.region or "", url.key_kind.value, url.status)
+            counts[key] += 1
+            if url.effective_expires_at is not None:
+                at = url.effective_expires_at.timestamp()
+                soonest[key] = min(at, soonest.get(key, at))
+        for key, number in sorted(counts.items()):
+            count.add_metric(list(key), float(number))
+            if key in soonest:
+                earliest.add_metric(list(key), soonest[key])
+        yield count
+        yield earliest
+        yield findings_metric(report)
+
+
+class CheckCollector:
+    """``check --format prometheus``: each policy workload's credential, as a session minted
+    at the check's instant would live (workload names come from the policy file: bounded)."""
+
+    def __init__(self, report: Any) -> None:
+        self.report = report
+
+    def collect(self) -> Iterator[Metric]:
+        report = self.report
+        yield build_info()
+        yield _evaluated(report, "the policy")
+        labels = ["workload", "source", "refreshable"]
+        expiry = GaugeMetricFamily(
+            "credaudit_workload_expiry_timestamp_seconds",
+            "When a session the workload gets at the check's instant expires (Unix time), "
+            "where its lifetime is known.",
+            labels=labels,
+        )
+        required = GaugeMetricFamily(
+            "credaudit_workload_required_lifetime_seconds",
+            "How long the workload's credential must live when its work starts, for its budget.",
+            labels=labels,
+        )
+        at = report.evaluated_at.timestamp()
+        for workload in report.workloads:
+            values = [workload.name, workload.source, "true" if workload.refreshable else "false"]
+            if workload.session_seconds is not None:
+                expiry.add_metric(values, at + workload.session_seconds)
+            required.add_metric(values, float(workload.budget.required_seconds()))
+        yield expiry
+        yield required
+        failed = GaugeMetricFamily(
+            "credaudit_scan_failed",
+            "1 when a finding reached --fail-on (the gate would fail), else 0.",
+            labels=["fail_on"],
+        )
+        failed.add_metric([report.summary.fail_on.value], 1.0 if report.summary.failed else 0.0)
+        yield failed
+        yield findings_metric(report)
+
+
+def render(report: Any) -> str:
+    """The exposition of a scan, url, check or token report (by its ``kind``)."""
+    collector: UrlCollector | CheckCollector | ScanCollector | TokenCollector
+    if report.kind == "token":
+        from credaudit.report.prometheus_token import TokenCollector
+
+        collector = TokenCollector(report)
+    elif report.kind == "url":
+        collector = UrlCollector(report)
+    elif report.kind == "check":
+        collector = CheckCollector(report)
+    else:
+        collector = ScanCollector(report)
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(_ScanCollector(report))
+    registry.register(collector)
     return generate_latest(registry).decode("utf-8")

@@ -9,28 +9,24 @@ never the token.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
-from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.core import GaugeMetricFamily, InfoMetricFamily, Metric
+from prometheus_client.core import GaugeMetricFamily, Metric
 
-from credaudit import __version__
+from credaudit.report.prometheus import build_info, findings_metric
 from credaudit.tokens.model import TokenReport
 
 TOKEN_LABELS = ["found_in", "kind", "issuer"]
 
 
-class _TokenCollector:
+class TokenCollector:
     def __init__(self, report: TokenReport) -> None:
         self.report = report
 
     def collect(self) -> Iterator[Metric]:
         report = self.report
-        build = InfoMetricFamily("credaudit_build", "The credaudit version that wrote this.")
-        build.add_metric([], {"version": __version__})
-        yield build
+        yield build_info()
         when = GaugeMetricFamily(
             "credaudit_token_check_timestamp_seconds",
             "When credaudit evaluated these tokens (Unix time; the --at instant if given).",
@@ -94,21 +90,8 @@ class _TokenCollector:
                 timeout.add_metric([svc.path], float(svc.timeout_seconds))
         yield service
         yield timeout
-        findings = GaugeMetricFamily(
-            "credaudit_findings",
-            "Findings by code and severity (see `credaudit explain CODE`).",
-            labels=["code", "severity"],
-        )
-        counts = Counter((f.code, f.severity.value) for f in report.findings)
-        for (code, severity), count in sorted(counts.items()):
-            findings.add_metric([code, severity], float(count))
-        yield findings
+        yield findings_metric(report)  # the same family, labels and help as scan's
 
     def describe(self) -> list[Any]:
         return []
 
-
-def render(report: TokenReport) -> str:
-    registry = CollectorRegistry(auto_describe=False)
-    registry.register(_TokenCollector(report))
-    return generate_latest(registry).decode("utf-8")

@@ -1,7 +1,7 @@
 """Prometheus's own promtool judges the metrics and the shipped alert rules.
 
 `promtool check metrics` lints real scan output; `promtool test rules` runs the alert rules of
-docs/prometheus/credaudit-alerts.yml over series made from real scan output (the bundled
+deploy/prometheus/credaudit-alerts.yml over series made from real scan output (the bundled
 example), with its timestamps moved so the scan happened at promtool's time zero.  A test that
 expects the wrong thing must make promtool fail, so the harness cannot pass vacuously.
 """
@@ -21,7 +21,7 @@ from credaudit.cli import cli
 from tests.peers.peer_util import REPO, find_binary, require_peer
 from tests.test_example import README_ARGS
 
-RULES = REPO / "docs" / "prometheus" / "credaudit-alerts.yml"
+RULES = REPO / "deploy" / "prometheus" / "credaudit-alerts.yml"
 SCRAPE = {"instance": "worker-1:9100", "job": "node"}
 pytestmark = pytest.mark.peer
 
@@ -87,7 +87,7 @@ def test_promtool_lints_scan_output_clean(promtool: Path) -> None:
 def test_promtool_accepts_the_alert_rules(promtool: Path) -> None:
     result = _run(promtool, "check", "rules", str(RULES))
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "SUCCESS: 4 rules found" in result.stdout
+    assert "SUCCESS: 9 rules found" in result.stdout
 
 
 def _batch_labels() -> dict[str, str]:
@@ -124,7 +124,7 @@ def test_alerts_fire_on_the_example_scan(promtool: Path, tmp_path: Path) -> None
                 "code": code,
                 "profile": profile,
                 "severity": "critical",
-                "instance": SCRAPE["instance"],  # summed by instance, code, profile
+                **SCRAPE,  # the target labels reach the alert, for routing
             },
             "exp_annotations": {
                 "summary": f"credaudit {code} on worker-1:9100 (profile {profile})",
@@ -134,7 +134,7 @@ def test_alerts_fire_on_the_example_scan(promtool: Path, tmp_path: Path) -> None
         for code, profile in (("CA107", "ops"), ("CA108", "sidecar"))
     ]
     gate = {
-        "exp_labels": {"instance": SCRAPE["instance"], "severity": "warning"},
+        "exp_labels": {**SCRAPE, "fail_on": "high", "severity": "warning"},
         "exp_annotations": {
             "summary": "credaudit findings at or above --fail-on on worker-1:9100",
             "description": "Run `credaudit scan` on the host for the findings and their fixes.",
