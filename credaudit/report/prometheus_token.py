@@ -94,4 +94,3 @@ class TokenCollector:
 
     def describe(self) -> list[Any]:
         return []
-
