@@ -25,8 +25,11 @@ SCHEMA_VERSION = "1.0"
 
 
 def format_instant(value: datetime) -> str:
-    """The one instant format of every machine-readable output: whole seconds, ``Z``."""
-    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+    """The one instant format of every machine-readable output: whole seconds, ``Z``.
+
+    ``isoformat`` sliced, not ``strftime``: a third of the cost, and bulk output formats
+    millions (the same text for years 1000-9999; earlier years keep four digits)."""
+    return value.isoformat()[:19] + "Z"
 
 
 @dataclass(frozen=True)

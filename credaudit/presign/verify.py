@@ -11,8 +11,9 @@ Canonicalisation follows botocore ``auth.py`` (``SigV4QueryAuth``, ``S3SigV4Quer
 paths dot-segment-normalised and encoded once more (the suite's ``normalize`` flag); query
 keys and values re-encoded with ``quote(safe='-_.~')`` and sorted; payload hash
 ``UNSIGNED-PAYLOAD`` for S3 and the empty body's SHA-256 elsewhere (or ``X-Amz-Content-Sha256``
-when the URL states one).  Signing keys are cached per (secret, date, region, service):
-bulk URLs share them, and deriving one costs four HMACs.
+when the URL states one).  Only what a signing key shares is cached: the derived key per
+(secret, date, region, service) — deriving one costs four HMACs — with an HMAC primed by it.
+Everything of the URL itself is computed afresh: real URLs never repeat a query.
 
 The secret is only ever a function argument and a key of the private cache; it is never
 stored on a result or put into a message.
@@ -39,10 +40,7 @@ _BAD_ESCAPE = re.compile(r"%(?![0-9A-F]{2})")
 _SAFE_PATH = re.compile(r"[A-Za-z0-9\-_.~%/]*")
 _SPACES = re.compile(r"\s+")
 _KEY_CACHE_LIMIT = 4096
-_QUERY_CACHE_LIMIT = 256  # ~1 KB a query, keyed by (and holding) a query template
 _key_cache: dict[tuple[str, str, str, str], _Signer] = {}
-_item_cache: dict[str, tuple[str, str]] = {}
-_query_cache: dict[tuple[object, bool], str] = {}
 _SIGNATURE_ITEM = "X-Amz-Signature="
 _TOKEN_ITEMS = tuple(f"{name}=" for name in TOKEN_PARAMS)
 
@@ -110,43 +108,16 @@ def _encode(part: str) -> str:
     return part if _is_canonical(part) else quote(unquote(part), safe="-_.~")
 
 
-def _encode_item(item: str) -> tuple[str, str]:
-    """One raw ``key=value`` item, encoded.  Cached on the raw item: a batch of URLs repeats
-    its algorithm, scope, date, expiry and session token, so only the few items that differ
-    are decoded and re-encoded."""
-    encoded = _item_cache.get(item)
-    if encoded is None:
-        key, _, value = item.partition("=")
-        encoded = (_encode(key), _encode(value))
-        if len(_item_cache) >= _KEY_CACHE_LIMIT:
-            _item_cache.clear()
-        _item_cache[item] = encoded
-    return encoded
-
-
 def canonical_query(items: Sequence[str], *, skip_token: bool = False) -> str:
     """The canonical query string from raw ``key=value`` items (sorted by key, then value)."""
     encoded = []
     for item in items:
         if item.startswith(_SIGNATURE_ITEM) or (skip_token and item.startswith(_TOKEN_ITEMS)):
             continue
-        encoded.append(_encode_item(item))
+        key, _, value = item.partition("=")
+        encoded.append((_encode(key), _encode(value)))
     encoded.sort()
     return "&".join([f"{k}={v}" for k, v in encoded])
-
-
-def _shared_query(parsed: ParsedUrl, skip_token: bool) -> str:
-    """The canonical query, once per query head: URLs of one shape (see ``parse``) differ
-    only in the signature, which the canonical query leaves out."""
-    if parsed.shape is None:
-        return canonical_query(parsed.items, skip_token=skip_token)
-    key = (parsed.shape[0], skip_token)
-    query = _query_cache.get(key)
-    if query is None:
-        if len(_query_cache) >= _QUERY_CACHE_LIMIT:
-            _query_cache.clear()
-        query = _query_cache[key] = canonical_query(parsed.items, skip_token=skip_token)
-    return query
 
 
 def _remove_dot_segments(path: str) -> str:
@@ -311,7 +282,7 @@ def _verify_v4(
         variants.append(True)
     expected = parsed.signature
     for skip_token in variants:
-        query = _shared_query(parsed, skip_token)
+        query = canonical_query(parsed.items, skip_token=skip_token)
         for payload, candidate in itertools.product(payloads, methods):
             creq = f"{candidate}\n{path}\n{query}\n{header_block}\n{signed_names}\n{payload}"
             to_sign = (
