@@ -8,6 +8,7 @@ memory stays flat.  ``table`` and ``json`` need every row before printing, so th
 
 from __future__ import annotations
 
+import hashlib
 import sys
 from collections import Counter
 from collections.abc import Iterator
@@ -67,6 +68,29 @@ def _headers(values: tuple[str, ...]) -> dict[str, str]:
     return headers
 
 
+def _payload_hash(stated: str | None, body_file: str | None) -> str | None:
+    """--payload-hash as given, or the SHA-256 of --body FILE (read whole: a request body)."""
+    from credaudit.presign import payload_hash_of
+
+    if stated is not None and body_file is not None:
+        raise InputError("--payload-hash and --body: choose one")
+    if stated is not None:
+        try:
+            return payload_hash_of(stated)
+        except ValueError as exc:
+            raise InputError(f"--payload-hash: {exc}") from None
+    if body_file is None:
+        return None
+    digest = hashlib.sha256()
+    try:
+        with open(body_file, "rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(chunk)
+    except OSError as exc:
+        raise InputError(f"--body {body_file}: cannot read ({exc.strerror or exc})") from None
+    return digest.hexdigest()
+
+
 def _open_source(source: str) -> BinaryIO:
     if source == "-":
         return sys.stdin.buffer
@@ -82,7 +106,8 @@ def _open_source(source: str) -> BinaryIO:
     "--from",
     "source",
     metavar="FILE|-",
-    help="Read URLs (one a line, or JSON lines with url/method/headers) from a file or stdin.",
+    help="Read URLs (one a line, or JSON lines with url and optional method, headers, "
+    "normalize, payload_hash, body) from a file or stdin.",
 )
 @target_options
 @budget_options
@@ -105,6 +130,22 @@ def _open_source(source: str) -> BinaryIO:
     metavar="NAME:VALUE",
     help="Value of a signed header (repeatable).",
 )
+@click.option(
+    "--normalize/--no-normalize",
+    default=None,
+    help="Whether the signer normalised the path (default: not for S3, yes elsewhere).",
+)
+@click.option(
+    "--payload-hash",
+    metavar="HEX",
+    help="The signed payload hash: 64 hex digits or UNSIGNED-PAYLOAD (default: by service).",
+)
+@click.option(
+    "--body",
+    "body_file",
+    metavar="FILE",
+    help="The request body the URL was signed with (its SHA-256 is the payload hash).",
+)
 def url(
     urls: tuple[str, ...],
     source: str | None,
@@ -123,6 +164,7 @@ def url(
       credaudit url 'https://bkt.s3.amazonaws.com/k?X-Amz-Algorithm=...'
       credaudit url --from issued.txt --format jsonl --min-remaining 2h
       credaudit url --from - --verify --secret-env SIGNER_SECRET < urls.txt
+      credaudit url --verify --secret-env SECRET --method POST --body form.txt 'https://...'
     """
     from credaudit.presign import inspect_stream, read_lines, render_jsonl
     from credaudit.presign.sessions import find_sessions
@@ -146,6 +188,7 @@ def url(
     elif opts.get("secret_env") or opts.get("secret_profile"):
         raise InputError("--secret-env/--secret-profile only make sense with --verify")
     headers = _headers(opts.get("header_values") or ())
+    payload_hash = _payload_hash(opts.get("payload_hash"), opts.get("body_file"))
     sessions = {} if session_expires is not None else find_sessions(target)
 
     handle: BinaryIO | None = _open_source(source) if source else None
@@ -158,6 +201,8 @@ def url(
         "secret": secret,
         "method": opts.get("method"),
         "headers": headers or None,
+        "normalize": opts.get("normalize"),
+        "payload_hash": payload_hash,
     }
     threshold = Severity(fail_on)
     try:

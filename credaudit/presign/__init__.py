@@ -216,9 +216,10 @@ def render_jsonl(
 class _Job:
     """One check's fixed inputs, and what to do with one input line."""
 
-    def __init__(self, **inputs: Any) -> None:
-        self.inputs = inputs
-        self.json_inputs = {k: inputs.pop(k) for k in _LINE_FIELDS}
+    __slots__ = ("options",)
+
+    def __init__(self, **options: Any) -> None:
+        self.options = options  # inspect's keyword arguments, but ``line``
 
     def line(
         self, number: int, raw: str | bytes | LineTooLong, skip_blank: bool
@@ -234,18 +235,18 @@ class _Job:
         if not text:
             return None if skip_blank else malformed(number, "empty line")
         if text[0] != "{":
-            return inspect(text, line=number, **self.json_inputs, **self.inputs)
+            return inspect(text, line=number, **self.options)
         try:
             record = json.loads(text)
         except ValueError:
             return malformed(number, "not valid JSON")
         if not isinstance(record, dict) or not isinstance(record.get("url"), str):
             return malformed(number, 'JSON line has no string "url" field')
-        fields = dict(self.json_inputs)
-        problem = _line_fields(record, fields)
+        options = dict(self.options)
+        problem = _line_fields(record, options)
         if problem:
             return malformed(number, problem)
-        return inspect(record["url"], line=number, **fields, **self.inputs)
+        return inspect(record["url"], line=number, **options)
 
 
 _LINE_FIELDS = ("method", "headers", "normalize", "payload_hash")

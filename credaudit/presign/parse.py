@@ -66,7 +66,12 @@ _ACTIONS_ANY_CASE = {
     **dict.fromkeys(ELIDED_PARAMS, _ELIDE),
     **dict.fromkeys(("awsaccesskeyid", "x-amz-credential"), _MASK),
 }
-_HIDDEN = tuple(name for name in sorted(_WATCHED) if name.lower() in _ACTIONS_ANY_CASE)
+_HIDE_EXACT = {
+    name: _ACTIONS_ANY_CASE[name.lower()]
+    for name in sorted(_WATCHED)
+    if name.lower() in _ACTIONS_ANY_CASE
+}
+_HIDDEN = tuple(_HIDE_EXACT)
 _SENSITIVE_START = frozenset("xXsSaA%")  # other spellings of sensitive names start so
 
 
@@ -213,9 +218,8 @@ def _repeated(result: ParsedUrl, items: list[str]) -> None:
 def _hide(item: str) -> str:
     """One sensitive ``key=value`` item as echoed: key ids masked, secrets elided."""
     key, _, value = item.partition("=")
-    if _ACTIONS_ANY_CASE[_decode(key).lower()] == _MASK:
-        return f"{key}={_masked_credential(value)}"
-    return f"{key}=…"
+    action = _HIDE_EXACT.get(key) or _ACTIONS_ANY_CASE[_decode(key).lower()]
+    return f"{key}={_masked_credential(value)}" if action == _MASK else f"{key}=…"
 
 
 def parse(url: str) -> ParsedUrl:

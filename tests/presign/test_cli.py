@@ -158,6 +158,9 @@ def test_verify_with_secret_env_and_profile(env: dict[str, str]) -> None:
         (["--header", "novalue"], "NAME:VALUE"),
         (["--session-expires", "tomorrowish"], "--session-expires"),
         (["--from", "/nonexistent/urls.txt"], "/nonexistent/urls.txt"),
+        (["--payload-hash", "abc"], "--payload-hash"),
+        (["--payload-hash", "0" * 64, "--body", "/etc/hostname"], "choose one"),
+        (["--body", "/nonexistent/body.bin"], "/nonexistent/body.bin"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(
