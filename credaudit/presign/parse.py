@@ -60,7 +60,7 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _HOST_ONLY = ("host",)
 
 # Names whose values are elided (secrets, signatures) or masked (key ids) when echoed, in
-# any spelling; _HIDDEN are the spellings SDKs write.
+# any spelling; _HIDE_EXACT holds the spellings SDKs write.
 _ELIDE, _MASK = 1, 2
 _ACTIONS_ANY_CASE = {
     **dict.fromkeys(ELIDED_PARAMS, _ELIDE),
@@ -71,7 +71,7 @@ _HIDE_EXACT = {
     for name in sorted(_WATCHED)
     if name.lower() in _ACTIONS_ANY_CASE
 }
-_HIDDEN = tuple(_HIDE_EXACT)
+_HIDDEN_PREFIXES = tuple(f"{name}=" for name in _HIDE_EXACT)
 _SENSITIVE_START = frozenset("xXsSaA%")  # other spellings of sensitive names start so
 
 
@@ -241,20 +241,19 @@ def parse(url: str) -> ParsedUrl:
     params = result.params = {k: v for k, _, v in map(str.partition, items, repeat("="))}
     if len(params) < len(items):
         _repeated(result, items)
-    # Names to hide in the echo: SDK spellings, then any other spelling of them.
-    hidden = [f"{name}=" for name in _HIDDEN if name in params]
+    # Items to hide in the echo: SDK spellings, and any other spelling of those names.
+    prefixes = _HIDDEN_PREFIXES
     for key in params.keys() - _WATCHED:
         if key[:1] in _SENSITIVE_START:
             name = _decode(key)
             if name.lower() in _ACTIONS_ANY_CASE:
-                hidden.append(f"{key}=")
+                prefixes += (f"{key}=",)
             if name != key and name in _WATCHED:
                 if name in params:
                     result.problems.append(
                         ("CA307", f"query parameter {name} appears more than once")
                     )
                 params[name] = params[key]
-    prefixes = tuple(hidden)
     echoed = [_hide(item) if item.startswith(prefixes) else item for item in items]
     result.elided = f"{origin}?{'&'.join(echoed)}{'#…' if fragment else ''}"
 
