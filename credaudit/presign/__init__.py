@@ -249,9 +249,6 @@ class _Job:
         return inspect(record["url"], line=number, **options)
 
 
-_LINE_FIELDS = ("method", "headers", "normalize", "payload_hash")
-
-
 def _line_fields(record: dict[str, Any], fields: dict[str, Any]) -> str | None:
     """Apply a JSON line's verification fields onto ``fields``; the problem, if any."""
     if isinstance(record.get("method"), str):
