@@ -4,7 +4,8 @@ The URL states its nominal expiry; a temporary key's session may end earlier, an
 expiry comes from the session lookup (or ``--session-expires``).  Every URL is judged on its
 own: real traffic gives each URL its own date, expiry and key, so nothing about a line is
 reused for another.  What is cached is what belongs to the session, not to a URL: the
-masked key id, its kind and account, and the findings that only name the key (CA302, CA309).
+masked key id, its kind and account, and the findings that only name the key and its session
+(CA302, CA309, and CA303 when the session has ended).
 """
 
 from __future__ import annotations
@@ -46,6 +47,15 @@ def _key_finding(code: str, subject: str) -> Finding:
         "CA309": "signed with a long-term key: it lives its full TTL",
     }[code]
     return make_finding(code, subject=subject, message=message)
+
+
+@lru_cache(maxsize=4096)
+def _session_expired(subject: str, session: datetime) -> Finding:
+    """CA303 for a URL that died with its session: the same finding for every URL of that
+    session, so once per session."""
+    return make_finding(
+        "CA303", subject=subject, message=f"expired at {iso(session)} (its session expired)"
+    )
 
 
 def iso(instant: datetime | None) -> str | None:
@@ -255,10 +265,16 @@ def analyze(
     result.remaining_seconds = int(remaining.total_seconds())
     expiring = False
     if remaining <= _ZERO:
-        why = "its session expired" if effective != nominal else "its expiry passed"
-        findings.append(
-            make_finding("CA303", subject=subject, message=f"expired at {iso(effective)} ({why})")
-        )
+        if effective != nominal:
+            findings.append(_session_expired(subject, effective))
+        else:
+            findings.append(
+                make_finding(
+                    "CA303",
+                    subject=subject,
+                    message=f"expired at {iso(effective)} (its expiry passed)",
+                )
+            )
     else:
         need = max(budget.min_remaining, budget.url_ttl)
         if remaining < need:
