@@ -250,11 +250,11 @@ def test_auto_jobs_only_for_a_large_regular_file_on_idle_cores(
         handle.truncate(5 * 1024 * 1024)
     small = tmp_path / "small.txt"
     small.write_text("x\n")
-    monkeypatch.setattr(url_command.os, "cpu_count", lambda: 2)
-    monkeypatch.setattr(url_command.os, "getloadavg", lambda: (0.1, 0.0, 0.0))
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.1, 0.0, 0.0))
     with big.open("rb") as b, small.open("rb") as s:
         assert url_command._auto_jobs(b) == 2
         assert url_command._auto_jobs(s) == 1
         assert url_command._auto_jobs(None) == 1
-        monkeypatch.setattr(url_command.os, "getloadavg", lambda: (1.5, 0.0, 0.0))
+        monkeypatch.setattr(os, "getloadavg", lambda: (1.5, 0.0, 0.0))
         assert url_command._auto_jobs(b) == 1
