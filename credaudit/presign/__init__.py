@@ -7,34 +7,31 @@
     result.status, result.effective_expires_at, [f.code for f in result.findings]
 
 ``inspect_stream`` takes lines (``str`` or ``bytes``: a URL, or a JSON object with ``url`` and
-optional ``method``/``headers``) and yields one ``UrlResult`` per line, in order, holding
-nothing back: memory stays flat however long the input.  ``read_lines`` cuts a binary stream
-into bounded lines; a line longer than the bound is consumed and reported, not kept.
-``render_jsonl`` is ``inspect_stream`` rendered as JSON lines (UTF-8 bytes), the form
-``credaudit url --format jsonl`` writes: bulk lines that share a query head with an earlier
-line are rendered from cached pieces without building any object.
+optional ``method``, ``headers``, ``normalize``, ``payload_hash``, ``body``) and yields one
+``UrlResult`` per line, in order, holding nothing back: memory stays flat however long the
+input.  ``read_lines`` cuts a binary stream into bounded lines; a line longer than the bound is
+consumed and reported, not kept.  ``render_jsonl`` is ``inspect_stream`` as JSON lines (UTF-8
+bytes), the form ``credaudit url --format jsonl`` writes.
+
+Every line takes the same path (parse, verify when a secret is given, analyse, render):
+nothing about one line is reused for another, so speed does not depend on how much the
+input repeats itself.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from datetime import datetime
 from itertools import islice
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from credaudit.analysis.budget import Budget
 from credaudit.model import Severity
-from credaudit.presign.analyze import (
-    _ENCODE_STR,
-    MAX_ECHO,
-    UrlResult,
-    analyze,
-    cached_verdict,
-    malformed,
-    reuse,
-)
-from credaudit.presign.parse import ParsedUrl, _Template, fast_shape, parse
+from credaudit.presign.analyze import UrlResult, analyze, malformed
+from credaudit.presign.parse import ParsedUrl, parse
 from credaudit.presign.verify import Verdict, verify
 
 __all__ = [
@@ -46,6 +43,7 @@ __all__ = [
     "inspect",
     "inspect_stream",
     "parse",
+    "payload_hash_of",
     "read_lines",
     "render_jsonl",
     "verify",
@@ -53,8 +51,8 @@ __all__ = [
 
 MAX_LINE = 64 * 1024  # real presigned URLs are a few KB; a line beyond this is not one
 _CHUNK = 64 * 1024
-_KNOWN_LIMIT = 512
-_DEFAULT_BUDGET = Budget()  # frozen: one shared instance lets verdicts be reused
+_DEFAULT_BUDGET = Budget()
+_PAYLOAD_HASH = re.compile(r"[0-9a-f]{64}|UNSIGNED-PAYLOAD")
 
 
 class LineTooLong:
@@ -105,6 +103,16 @@ def read_lines(stream: BinaryIO, max_line: int = MAX_LINE) -> Iterator[bytes | L
         yield pending.rstrip(b"\r\n")
 
 
+def payload_hash_of(value: str) -> str:
+    """A payload hash as a verifier takes it: 64 hex digits (any case) or UNSIGNED-PAYLOAD.
+
+    Raises ValueError naming what is wrong (never echoing more than the start)."""
+    text = value.strip()
+    if _PAYLOAD_HASH.fullmatch(text.lower() if len(text) == 64 else text) is None:
+        raise ValueError(f"{text[:16]!r}… is not 64 hex digits or UNSIGNED-PAYLOAD")
+    return text.lower() if len(text) == 64 else text
+
+
 def inspect(
     url: str,
     *,
@@ -115,29 +123,30 @@ def inspect(
     secret: str | None = None,
     method: str | None = None,
     headers: Mapping[str, str] | None = None,
+    normalize: bool | None = None,
+    payload_hash: str | None = None,
     line: int | None = None,
 ) -> UrlResult:
-    """Parse, optionally verify (when ``secret`` is given), and judge one URL."""
-    budget = budget or _DEFAULT_BUDGET
-    if secret is None:
-        reused = reuse(
-            url.strip(),
-            now=now,
-            budget=budget,
-            sessions=sessions,
-            session_expires=session_expires,
-            line=line,
-        )
-        if reused is not None:
-            return reused
+    """Parse, optionally verify (when ``secret`` is given), and judge one URL.
+
+    ``method``, ``headers``, ``normalize`` and ``payload_hash`` are what ``verify`` takes:
+    the signed method, signed header values, whether the path was normalised (default: not
+    for S3) and the payload hash (default: guessed by service)."""
     parsed = parse(url)
     verdict = None
     if secret is not None and parsed.signature is not None:
-        verdict = verify(parsed, secret, method=method, headers=headers)
+        verdict = verify(
+            parsed,
+            secret,
+            method=method,
+            headers=headers,
+            normalize=normalize,
+            payload_hash=payload_hash,
+        )
     return analyze(
         parsed,
         now=now,
-        budget=budget,
+        budget=budget or _DEFAULT_BUDGET,
         sessions=sessions,
         session_expires=session_expires,
         verdict=verdict,
@@ -147,7 +156,7 @@ def inspect(
 
 def _headers_field(value: object) -> dict[str, str] | None:
     if isinstance(value, dict):
-        return {str(k): str(v) for k, v in value.items()}
+        return {str(k).strip().lower(): str(v) for k, v in value.items()}
     if isinstance(value, list):
         out: dict[str, str] = {}
         for item in value:
@@ -168,10 +177,24 @@ def inspect_stream(
     secret: str | None = None,
     method: str | None = None,
     headers: Mapping[str, str] | None = None,
+    normalize: bool | None = None,
+    payload_hash: str | None = None,
     skip_blank: bool = False,
 ) -> Iterator[UrlResult]:
-    """One result per input line, in order; bad lines become CA307 records."""
-    job = _Job(now, budget or _DEFAULT_BUDGET, sessions, session_expires, secret, method, headers)
+    """One result per input line, in order; bad lines become CA307 records.  A JSON line's
+    own ``method``, ``headers``, ``normalize``, ``payload_hash`` or ``body`` override the
+    arguments for that line (``body``: the request body as text, hashed as UTF-8)."""
+    job = _Job(
+        now=now,
+        budget=budget or _DEFAULT_BUDGET,
+        sessions=sessions,
+        session_expires=session_expires,
+        secret=secret,
+        method=method,
+        headers=headers,
+        normalize=normalize,
+        payload_hash=payload_hash,
+    )
     for number, raw in enumerate(lines, start=1):
         result = job.line(number, raw, skip_blank)
         if result is not None:
@@ -181,98 +204,22 @@ def inspect_stream(
 def render_jsonl(
     lines: Iterable[str | bytes | LineTooLong],
     *,
-    now: datetime,
-    budget: Budget | None = None,
-    sessions: Mapping[str, datetime] | None = None,
-    session_expires: datetime | None = None,
-    secret: str | None = None,
-    method: str | None = None,
-    headers: Mapping[str, str] | None = None,
     failing: Collection[Severity] = (),
+    **options: Any,
 ) -> Iterator[tuple[bytes, bool]]:
-    """``inspect_stream`` as JSON lines: each result's ``to_json()`` as UTF-8 bytes (lone
-    surrogates from command-line bytes written back as those bytes), and whether one of its
-    findings has a severity in ``failing``.
-
-    A URL whose shape already has a verdict (see ``analyze``) is rendered from the URL text
-    alone: no ParsedUrl, no UrlResult — most lines of bulk input.  The line is built as
-    bytes from the escaped origin and path (the only characters escaped per URL), the
-    template's escaped query and the verdict's tail.  Everything else takes
-    ``inspect_stream``'s path; a property test holds the two outputs equal."""
-    job = _Job(now, budget or _DEFAULT_BUDGET, sessions, session_expires, secret, method, headers)
-    # shape → (tail, failing?, escaped query, elided query length), for this run's inputs.
-    known: dict[tuple[object, ...], tuple[bytes, bool, bytes, int]] = {}
-    quick = secret is None
-    for number, raw in enumerate(lines, start=1):
-        item: str | bytes | LineTooLong = raw
-        if quick and type(raw) is bytes and b"\0" not in raw:
-            text = item = raw.decode("utf-8", errors="replace").strip()
-            found = fast_shape(text) if text[:1] not in ("", "{") else None
-            if found is not None:
-                shape, q = found
-                facts = known.get(shape)
-                if facts is None:
-                    facts = job.facts(shape, failing)
-                    if facts is not None:
-                        if len(known) >= _KNOWN_LIMIT:
-                            known.clear()  # shapes keep query templates alive: stay small
-                        known[shape] = facts
-                if facts is not None and q + 1 + facts[3] <= MAX_ECHO:
-                    origin = _ENCODE_STR(text[:q])[:-1].encode("utf-8", "surrogateescape")
-                    yield (
-                        b'{"line": %d, "url": %b?%b", %b' % (number, origin, facts[2], facts[0]),
-                        facts[1],
-                    )
-                    continue
-        result = job.line(number, item, False)
-        if result is not None:
-            yield (
-                result.to_json().encode("utf-8", "surrogateescape"),
-                any(f.severity in failing for f in result.findings),
-            )
+    """``inspect_stream(lines, **options)`` as JSON lines: each result's ``to_json()`` and
+    whether one of its findings has a severity in ``failing``."""
+    for result in inspect_stream(lines, **options):
+        yield result.to_json(), any(f.severity in failing for f in result.findings)
 
 
 class _Job:
     """One check's fixed inputs, and what to do with one input line."""
 
-    __slots__ = ("budget", "headers", "method", "now", "secret", "session_expires", "sessions")
+    __slots__ = ("options",)
 
-    def __init__(  # noqa: PLR0917 - private, built in two places
-        self,
-        now: datetime,
-        budget: Budget,
-        sessions: Mapping[str, datetime] | None,
-        session_expires: datetime | None,
-        secret: str | None,
-        method: str | None,
-        headers: Mapping[str, str] | None,
-    ) -> None:
-        self.now = now
-        self.budget = budget
-        self.sessions = sessions
-        self.session_expires = session_expires
-        self.secret = secret
-        self.method = method
-        self.headers = headers
-
-    def facts(
-        self, shape: tuple[_Template, str, bool], failing: Collection[Severity]
-    ) -> tuple[bytes, bool, bytes, int] | None:
-        """What ``render_jsonl`` reuses for a shape whose verdict ``analyze`` has rendered
-        once: (tail, failing?, escaped query, elided query length); None until then."""
-        template = shape[0]
-        akid = template.fields[1]
-        session = self.session_expires if akid else None
-        if session is None and self.sessions and akid:
-            session = self.sessions.get(akid)
-        entry = cached_verdict(shape, self.now, self.budget, session)
-        if entry is None or entry[3].text is None:
-            return None
-        shared = entry[3]
-        if shared.data is None:
-            shared.data = entry[3].text.encode("utf-8", "surrogateescape")
-        fails = any(f.severity in failing for f in entry[2])
-        return shared.data, fails, template.elided_json, len(template.elided)
+    def __init__(self, **options: Any) -> None:
+        self.options = options  # inspect's keyword arguments, but ``line``
 
     def line(
         self, number: int, raw: str | bytes | LineTooLong, skip_blank: bool
@@ -282,34 +229,48 @@ class _Job:
         if isinstance(raw, bytes):
             if b"\0" in raw:
                 return malformed(number, "binary data, not a URL")
-            text = raw.decode("utf-8", errors="replace")
+            text = raw.decode("utf-8", errors="replace").strip()
         else:
-            text = raw
-        text = text.strip()
+            text = raw.strip()
         if not text:
             return None if skip_blank else malformed(number, "empty line")
-        line_method, line_headers = self.method, self.headers
-        if text.startswith("{"):
-            try:
-                record = json.loads(text)
-            except ValueError:
-                return malformed(number, "not valid JSON")
-            if not isinstance(record, dict) or not isinstance(record.get("url"), str):
-                return malformed(number, 'JSON line has no string "url" field')
-            text = record["url"]
-            if isinstance(record.get("method"), str):
-                line_method = record["method"]
-            extra = _headers_field(record.get("headers"))
-            if extra:
-                line_headers = {**(self.headers or {}), **extra}
-        return inspect(
-            text,
-            now=self.now,
-            budget=self.budget,
-            sessions=self.sessions,
-            session_expires=self.session_expires,
-            secret=self.secret,
-            method=line_method,
-            headers=line_headers,
-            line=number,
-        )
+        if text[0] != "{":
+            return inspect(text, line=number, **self.options)
+        try:
+            record = json.loads(text)
+        except ValueError:
+            return malformed(number, "not valid JSON")
+        if not isinstance(record, dict) or not isinstance(record.get("url"), str):
+            return malformed(number, 'JSON line has no string "url" field')
+        options = dict(self.options)
+        problem = _line_fields(record, options)
+        if problem:
+            return malformed(number, problem)
+        return inspect(record["url"], line=number, **options)
+
+
+def _line_fields(record: dict[str, Any], fields: dict[str, Any]) -> str | None:
+    """Apply a JSON line's verification fields onto ``fields``; the problem, if any."""
+    if isinstance(record.get("method"), str):
+        fields["method"] = record["method"]
+    extra = _headers_field(record.get("headers"))
+    if extra:
+        fields["headers"] = {**(fields["headers"] or {}), **extra}
+    normalize = record.get("normalize")
+    if normalize is not None:
+        if not isinstance(normalize, bool):
+            return '"normalize" must be true or false'
+        fields["normalize"] = normalize
+    stated, body = record.get("payload_hash"), record.get("body")
+    if stated is not None and body is not None:
+        return 'give "payload_hash" or "body", not both'
+    if body is not None:
+        if not isinstance(body, str):
+            return '"body" must be a string (the request body as text)'
+        fields["payload_hash"] = hashlib.sha256(body.encode("utf-8", "surrogatepass")).hexdigest()
+    elif stated is not None:
+        try:
+            fields["payload_hash"] = payload_hash_of(str(stated))
+        except ValueError as exc:
+            return f'"payload_hash": {exc}'
+    return None

@@ -11,8 +11,9 @@ Canonicalisation follows botocore ``auth.py`` (``SigV4QueryAuth``, ``S3SigV4Quer
 paths dot-segment-normalised and encoded once more (the suite's ``normalize`` flag); query
 keys and values re-encoded with ``quote(safe='-_.~')`` and sorted; payload hash
 ``UNSIGNED-PAYLOAD`` for S3 and the empty body's SHA-256 elsewhere (or ``X-Amz-Content-Sha256``
-when the URL states one).  Signing keys are cached per (secret, date, region, service):
-bulk URLs share them, and deriving one costs four HMACs.
+when the URL states one).  Only what a signing key shares is cached: the derived key per
+(secret, date, region, service) — deriving one costs four HMACs.
+Everything of the URL itself is computed afresh: real URLs never repeat a query.
 
 The secret is only ever a function argument and a key of the private cache; it is never
 stored on a result or put into a message.
@@ -23,10 +24,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import itertools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
+from itertools import repeat
 from urllib.parse import quote, unquote
 
 from credaudit.presign.parse import SIGV2, SIGV4, SIGV4A, TOKEN_PARAMS, ParsedUrl
@@ -36,15 +38,15 @@ UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 _SAFE = re.compile(r"[A-Za-z0-9\-_.~%]*")
 _BAD_ESCAPE = re.compile(r"%(?![0-9A-F]{2})")
+# What an AWS-encoded query may hold (bytes.translate deletes them in C: the fastest test
+# for ~1.5 KB with a session token in it).
+_QUERY_CHARS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~%=&"
 _SAFE_PATH = re.compile(r"[A-Za-z0-9\-_.~%/]*")
 _SPACES = re.compile(r"\s+")
 _KEY_CACHE_LIMIT = 4096
-_QUERY_CACHE_LIMIT = 256  # ~1 KB a query, keyed by (and holding) a query template
-_key_cache: dict[tuple[str, str, str, str], _Signer] = {}
-_item_cache: dict[str, tuple[str, str]] = {}
-_query_cache: dict[tuple[object, bool], str] = {}
-_SIGNATURE_ITEM = "X-Amz-Signature="
-_TOKEN_ITEMS = tuple(f"{name}=" for name in TOKEN_PARAMS)
+_key_cache: dict[tuple[str, str, str, str], bytes] = {}
+_SKIP = frozenset({"X-Amz-Signature"})  # the canonical query leaves the signature out
+_SKIP_WITH_TOKEN = _SKIP | frozenset(TOKEN_PARAMS)
 
 # botocore auth.py HmacV1Auth.QSAOfInterest: sub-resources that SigV2 signs.
 _V2_SUBRESOURCES = frozenset(
@@ -110,43 +112,27 @@ def _encode(part: str) -> str:
     return part if _is_canonical(part) else quote(unquote(part), safe="-_.~")
 
 
-def _encode_item(item: str) -> tuple[str, str]:
-    """One raw ``key=value`` item, encoded.  Cached on the raw item: a batch of URLs repeats
-    its algorithm, scope, date, expiry and session token, so only the few items that differ
-    are decoded and re-encoded."""
-    encoded = _item_cache.get(item)
-    if encoded is None:
-        key, _, value = item.partition("=")
-        encoded = (_encode(key), _encode(value))
-        if len(_item_cache) >= _KEY_CACHE_LIMIT:
-            _item_cache.clear()
-        _item_cache[item] = encoded
-    return encoded
-
-
 def canonical_query(items: Sequence[str], *, skip_token: bool = False) -> str:
-    """The canonical query string from raw ``key=value`` items (sorted by key, then value)."""
-    encoded = []
-    for item in items:
-        if item.startswith(_SIGNATURE_ITEM) or (skip_token and item.startswith(_TOKEN_ITEMS)):
-            continue
-        encoded.append(_encode_item(item))
-    encoded.sort()
-    return "&".join([f"{k}={v}" for k, v in encoded])
+    """The canonical query string from raw ``key=value`` items (sorted by key, then value).
 
-
-def _shared_query(parsed: ParsedUrl, skip_token: bool) -> str:
-    """The canonical query, once per query head: URLs of one shape (see ``parse``) differ
-    only in the signature, which the canonical query leaves out."""
-    if parsed.shape is None:
-        return canonical_query(parsed.items, skip_token=skip_token)
-    key = (parsed.shape[0], skip_token)
-    query = _query_cache.get(key)
-    if query is None:
-        if len(_query_cache) >= _QUERY_CACHE_LIMIT:
-            _query_cache.clear()
-        query = _query_cache[key] = canonical_query(parsed.items, skip_token=skip_token)
-    return query
+    SDKs write every item AWS-encoded already, so the items are sorted and joined as they are
+    and the result is checked once, whole; only when that fails is each one re-encoded."""
+    skipped = _SKIP_WITH_TOKEN if skip_token else _SKIP
+    pairs = sorted(
+        (key, value)
+        for key, _, value in map(str.partition, items, repeat("="))
+        if key not in skipped
+    )
+    query = "&".join([f"{key}={value}" for key, value in pairs])
+    if (
+        query.count("=") == len(pairs)  # no "=" inside a key or value
+        and query.isascii()
+        and not query.encode().translate(None, _QUERY_CHARS)
+        and ("%" not in query or _BAD_ESCAPE.search(query) is None)
+    ):
+        return query
+    encoded = sorted((_encode(key), _encode(value)) for key, value in pairs)
+    return "&".join([f"{key}={value}" for key, value in encoded])
 
 
 def _remove_dot_segments(path: str) -> str:
@@ -193,35 +179,24 @@ def _canonical_headers(
 
 
 def signing_key(secret: str, date: str, region: str, service: str) -> bytes:
-    return _signer(secret, date, region, service).digest_key
-
-
-class _Signer:
-    """A derived signing key and an HMAC primed with it (copying beats re-keying)."""
-
-    __slots__ = ("digest_key", "primed")
-
-    def __init__(self, key: bytes) -> None:
-        self.digest_key = key
-        self.primed = hmac.new(key, digestmod=hashlib.sha256)
-
-    def sign(self, message: bytes) -> str:
-        mac = self.primed.copy()
-        mac.update(message)
-        return mac.hexdigest()
-
-
-def _signer(secret: str, date: str, region: str, service: str) -> _Signer:
+    """The SigV4 signing key, derived once per (secret, date, region, service)."""
     cache_key = (secret, date, region, service)
-    signer = _key_cache.get(cache_key)
-    if signer is None:
+    key = _key_cache.get(cache_key)
+    if key is None:
         key = hmac.digest(("AWS4" + secret).encode("utf-8"), date.encode(), "sha256")
         for part in (region, service, "aws4_request"):
             key = hmac.digest(key, part.encode("utf-8"), "sha256")
         if len(_key_cache) >= _KEY_CACHE_LIMIT:
             _key_cache.clear()
-        signer = _key_cache[cache_key] = _Signer(key)
-    return signer
+        _key_cache[cache_key] = key
+    return key
+
+
+@lru_cache(maxsize=64)
+def _matched(method: str, token_signed: bool | None, token_added: bool) -> Verdict:
+    """The verdict of a match: a handful of distinct values, built once each."""
+    reason = "session token was added after signing" if token_added else ""
+    return Verdict(True, method=method, token_signed=token_signed, reason=reason)
 
 
 def _lower_headers(headers: Mapping[str, str] | None) -> dict[str, str]:
@@ -301,7 +276,7 @@ def _verify_v4(
             payloads = (EMPTY_SHA256, UNSIGNED_PAYLOAD)
     path = canonical_path(parsed.path, normalize=normalize)
     scope = f"{parsed.credential_date}/{parsed.region}/{parsed.service}/aws4_request"
-    signer = _signer(secret, parsed.credential_date, parsed.region, parsed.service)
+    key = signing_key(secret, parsed.credential_date, parsed.region, parsed.service)
     signed_names = ";".join(parsed.signed_headers)
     methods = (method.upper(),) if method else METHODS
     # The token is signed, except in the suite's post-sts-header-after shape (non-S3 only:
@@ -309,23 +284,22 @@ def _verify_v4(
     variants = [False]
     if parsed.has_token and not parsed.is_s3:
         variants.append(True)
-    expected = parsed.signature
+    expected = (parsed.signature or "").encode("utf-8", "surrogateescape")
+    to_sign = f"{SIGV4}\n{parsed.amz_date}\n{scope}\n".encode()
     for skip_token in variants:
-        query = _shared_query(parsed, skip_token)
-        for payload, candidate in itertools.product(payloads, methods):
-            creq = f"{candidate}\n{path}\n{query}\n{header_block}\n{signed_names}\n{payload}"
-            to_sign = (
-                f"{SIGV4}\n{parsed.amz_date}\n{scope}\n"
-                f"{hashlib.sha256(creq.encode('utf-8', 'surrogateescape')).hexdigest()}"
+        query = canonical_query(parsed.items, skip_token=skip_token)
+        for payload in payloads:
+            # Everything after the method: hashed once per try, never rebuilt.
+            rest = f"\n{path}\n{query}\n{header_block}\n{signed_names}\n{payload}".encode(
+                "utf-8", "surrogateescape"
             )
-            digest = signer.sign(to_sign.encode("utf-8", "surrogateescape"))
-            if _same(digest, expected):
-                return Verdict(
-                    True,
-                    method=candidate,
-                    token_signed=(not skip_token) if parsed.has_token else None,
-                    reason="session token was added after signing" if skip_token else "",
-                )
+            for candidate in methods:
+                creq = hashlib.sha256(candidate.encode())
+                creq.update(rest)
+                mac = hmac.digest(key, to_sign + creq.hexdigest().encode(), "sha256")
+                if hmac.compare_digest(mac.hex().encode(), expected):
+                    token_signed = (not skip_token) if parsed.has_token else None
+                    return _matched(candidate, token_signed, skip_token)
     tried = "/".join(methods)
     return Verdict(False, reason=f"signature does not match ({tried})")
 

@@ -158,6 +158,9 @@ def test_verify_with_secret_env_and_profile(env: dict[str, str]) -> None:
         (["--header", "novalue"], "NAME:VALUE"),
         (["--session-expires", "tomorrowish"], "--session-expires"),
         (["--from", "/nonexistent/urls.txt"], "/nonexistent/urls.txt"),
+        (["--payload-hash", "abc"], "--payload-hash"),
+        (["--payload-hash", "0" * 64, "--body", "/etc/hostname"], "choose one"),
+        (["--body", "/nonexistent/body.bin"], "/nonexistent/body.bin"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(
@@ -217,3 +220,41 @@ def test_schema_url_is_the_url_report() -> None:
     result = CliRunner().invoke(cli, ["schema", "url"])
     assert result.exit_code == 0
     assert "UrlResultModel" in json.loads(result.output)["$defs"]
+
+
+def test_jobs_gives_the_same_lines_in_order(env: dict[str, str], tmp_path: Path) -> None:
+    source = tmp_path / "urls.txt"
+    source.write_text("\n".join([fresh_url(), "junk", fresh_url(expires=60)] * 5) + "\n")
+    args = ["--from", str(source), "--format", "jsonl", "--no-network", "--at", "+10m"]
+    one = run([*args, "--jobs", "1"], env)
+    two = run([*args, "--jobs", "2"], env)
+    assert one.returncode == two.returncode == 1  # junk lines are CA307 (high)
+    strip = [
+        {k: v for k, v in json.loads(line).items() if k != "remaining_seconds"}
+        for line in one.stdout.splitlines()
+    ]
+    assert [r["line"] for r in strip] == list(range(1, 16))
+    assert strip == [
+        {k: v for k, v in json.loads(line).items() if k != "remaining_seconds"}
+        for line in two.stdout.splitlines()
+    ]
+
+
+def test_auto_jobs_only_for_a_large_regular_file_on_idle_cores(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from credaudit.commands import url as url_command
+
+    big = tmp_path / "big.txt"
+    with big.open("wb") as handle:
+        handle.truncate(5 * 1024 * 1024)
+    small = tmp_path / "small.txt"
+    small.write_text("x\n")
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.1, 0.0, 0.0))
+    with big.open("rb") as b, small.open("rb") as s:
+        assert url_command._auto_jobs(b) == 2
+        assert url_command._auto_jobs(s) == 1
+        assert url_command._auto_jobs(None) == 1
+        monkeypatch.setattr(os, "getloadavg", lambda: (1.5, 0.0, 0.0))
+        assert url_command._auto_jobs(b) == 1

@@ -80,7 +80,11 @@ def _mutations(url: str, data: st.DataObject) -> list[str]:
     for _ in range(6):
         i = data.draw(st.integers(start, len(url) - 1))
         original = url[i]
-        replacement = data.draw(st.sampled_from([c for c in "0379xyz" if c != original.lower()]))
+        # A fixed choice, then moved off the original: the URL (signed at the current second)
+        # must not change what is drawn, or hypothesis sees a flaky strategy.
+        replacement = data.draw(st.sampled_from("0379xyz"))
+        if replacement == original.lower():
+            replacement = "w"
         out.append(url[:i] + replacement + url[i + 1 :])
     return out
 

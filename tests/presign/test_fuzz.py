@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 from hypothesis import given, settings
@@ -66,7 +67,17 @@ def test_pipeline_never_raises(
 ) -> None:
     result = inspect(_url(host, path, pairs), now=T0, secret=secret)
     assert result.status in {"valid", "expiring", "expired", "invalid"}
-    result.to_dict()
+    # The JSON line (orjson, instants rendered by it) is the dict form, exactly.
+    assert json.loads(result.to_json()) == result.to_dict()
+
+
+def test_json_line_of_command_line_bytes_keeps_them() -> None:
+    """A command-line URL that is not UTF-8 arrives with lone surrogates (surrogateescape):
+    orjson refuses them, so that line goes through json and back to the original bytes."""
+    url = "https://b.s3.amazonaws.com/k\udcff?AWSAccessKeyId=A&Expires=1&Signature=x"
+    line = inspect(url, now=T0).to_json()
+    assert b"/k\xff?" in line
+    assert json.loads(line.decode("utf-8", "surrogateescape"))["line"] is None
 
 
 CANARY = "CANARYtok3n"

@@ -7,6 +7,7 @@ import json
 import tracemalloc
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from credaudit.presign import LineTooLong, inspect_stream, read_lines
 from tests.presign.helpers import TEMP_KEY, presign
@@ -79,3 +80,32 @@ def test_memory_is_flat_in_the_number_of_lines() -> None:
     small = _peak(1_000, url)
     large = _peak(10_000, url)
     assert large <= small * 1.5 + 64 * 1024, (small, large)
+
+
+def test_parallel_jsonl_is_the_serial_output_in_order(monkeypatch: Any) -> None:
+    """Chunks rendered by worker processes come back in input order, byte for byte what one
+    process writes, with the failing flag of their lines."""
+    import credaudit.presign.parallel as parallel
+    from credaudit.model import Severity
+    from credaudit.presign import render_jsonl
+
+    monkeypatch.setattr(parallel, "CHUNK", 3)  # many chunk boundaries
+    good = presign(at=T0).encode()
+    lines: list[bytes | LineTooLong] = [
+        good,
+        b"",
+        b"\x00junk",
+        LineTooLong(70_000),
+        presign(at=T0, style="path", object_key=f"k/{1}").encode(),
+        b'{"url": 1}',
+        presign(at=T0, version="s3").encode(),
+    ] * 3
+    options = {"now": T0 + timedelta(minutes=5), "sessions": {TEMP_KEY: T0 + timedelta(hours=3)}}
+    for failing in (set(), {Severity.HIGH, Severity.CRITICAL}):
+        serial = list(render_jsonl(lines, failing=failing, **options))
+        chunks = list(parallel.render_jsonl_parallel(lines, jobs=2, failing=failing, **options))
+        assert b"\n".join(line for line, _ in serial) == b"\n".join(c for c, _ in chunks)
+        assert len(chunks) == 7
+        for index, (_, failed) in enumerate(chunks):
+            assert failed == any(f for _, f in serial[index * 3 : index * 3 + 3])
+    assert [json.loads(line)["line"] for line, _ in serial] == list(range(1, 22))
