@@ -73,11 +73,13 @@ def _available(module: str) -> bool:
 @click.option("--debug", is_flag=True, help="Show tracebacks for internal errors.")
 @click.pass_context
 def cli(ctx: click.Context, debug: bool) -> None:
-    """Find AWS ExpiredToken failures before they happen.
+    """Find expired-token failures before they happen, and explain them after they did.
 
-    credaudit reads every place a process gets AWS credentials from, works out which one
-    botocore would use, and holds its lifetime against the time your work needs. It never
-    prints secrets, never writes a cache, and never calls AWS without --online.
+    credaudit holds a credential's lifetime against the time your work needs: the AWS
+    credentials botocore would use (scan, check, require), presigned URLs (url), bearer
+    tokens (token), an outage's logs (incident), a fleet (serve, fleet). It never prints
+    secrets, never writes a cache, and never calls AWS or an identity provider without
+    --online.
 
     \b
     Exit codes: 0 no finding at or above --fail-on; 1 findings; 2 bad input; 3 internal error.
