@@ -86,6 +86,11 @@ def masked(token: str) -> str:
 
 def _instant(value: object) -> datetime | str:
     """A NumericDate as an instant; a string says why it is not one."""
+    if type(value) is int:  # the common case first: no bool, no float to check for
+        try:
+            return datetime.fromtimestamp(value, UTC)
+        except (OverflowError, OSError, ValueError):
+            return "is out of range"
     if isinstance(value, bool) or not isinstance(value, int | float):
         return "is not a NumericDate"
     try:
@@ -205,11 +210,17 @@ def _jwt(token: str, j: _Judgement) -> DecodedJwt | None:
 def _claims(decoded: DecodedJwt, j: _Judgement, ctx: Context) -> None:
     claims = decoded.claims
     record = j.record
-    for name in ("iss", "sub", "client_id"):
-        value = claims.get(name)
-        if isinstance(value, str):
-            setattr(record, name, value)
-    aud = claims.get("aud")
+    get = claims.get
+    value = get("iss")
+    if isinstance(value, str):
+        record.iss = value
+    value = get("sub")
+    if isinstance(value, str):
+        record.sub = value
+    value = get("client_id")
+    if isinstance(value, str):
+        record.client_id = value
+    aud = get("aud")
     if isinstance(aud, str):
         record.aud = [aud]
     elif isinstance(aud, list):
@@ -219,16 +230,21 @@ def _claims(decoded: DecodedJwt, j: _Judgement, ctx: Context) -> None:
         record.scope = scope
     elif isinstance(claims.get("scp"), list):
         record.scope = " ".join(s for s in claims["scp"] if isinstance(s, str))
-    for claim, attr in (("exp", "expires_at"), ("iat", "issued_at"), ("nbf", "not_before")):
+    for claim, attr in _TIME_CLAIMS:
         if claim not in claims:
             continue
-        value = _instant(claims[claim])
-        if isinstance(value, str):
+        instant = _instant(claims[claim])
+        if isinstance(instant, str):
             j.invalid = True
-            j.add("CA804", f"the {claim} claim {value}")
+            j.add("CA804", f"the {claim} claim {instant}")
         else:
-            setattr(record, attr, value)
-    _expectations(j, ctx.expect)
+            setattr(record, attr, instant)
+    expect = ctx.expect
+    if expect.audience or expect.issuer is not None or expect.scopes or expect.typ is not None:
+        _expectations(j, expect)
+
+
+_TIME_CLAIMS = (("exp", "expires_at"), ("iat", "issued_at"), ("nbf", "not_before"))
 
 
 def _expectations(j: _Judgement, expect: Expectations) -> None:
@@ -448,6 +464,7 @@ def _refresh(candidate: Candidate, j: _Judgement, ctx: Context) -> bool:
 
 
 def _finish(j: _Judgement) -> TokenRecord:
-    j.findings.sort(key=lambda f: (-f.severity.rank, f.code))
+    if len(j.findings) > 1:
+        j.findings.sort(key=lambda f: (-f.severity.rank, f.code))
     j.record.findings = j.findings
     return j.record
