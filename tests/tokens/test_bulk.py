@@ -171,3 +171,33 @@ def test_jobs_keep_other_inputs_first_and_the_exit_code(
     assert result.exit_code == 0, result.output
     rows = [json.loads(line) for line in result.stdout_bytes.splitlines()]
     assert [r["sub"] for r in rows] == ["from-env", *(f"s{n}" for n in range(12))]
+
+
+@pytest.mark.parametrize("alg", ["RS256", "RS384", "RS512", "PS256"])
+def test_each_keys_prepared_check_agrees_with_pyjwt(alg: str) -> None:
+    """The check made once per key (cryptography's verify with its padding and hash bound
+    for RS*, PyJWT's verify otherwise) gives PyJWT's verdict on good, altered and
+    truncated signatures and messages."""
+    import jwt
+    from jwt.algorithms import get_default_algorithms
+
+    from tests.tokens.helpers import public_pem, rsa_key
+
+    token = jwt.encode(claims(), rsa_key(0), algorithm=alg)
+    decoded = decode(token)
+    assert not isinstance(decoded, str)
+    doc = jwks(0)
+    doc["keys"][0]["alg"] = alg
+    key = keys_from_jwks(json.dumps(doc), "jwks").keys[0]
+    assert key.algorithm == alg
+    pyjwt = get_default_algorithms()[alg]
+    public = pyjwt.prepare_key(public_pem(0))
+    good = decoded.signature
+    altered = bytes([good[0] ^ 1]) + good[1:]
+    verdicts = []
+    for signature in (good, altered, good[:-1], b""):
+        for message in (decoded.signing_input, decoded.signing_input + b"x"):
+            verdict = key.check(message, signature)
+            assert verdict is pyjwt.verify(message, public, signature)
+            verdicts.append(verdict)
+    assert verdicts == [True] + [False] * 7
