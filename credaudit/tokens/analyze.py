@@ -198,12 +198,15 @@ def _jwt(token: str, j: _Judgement) -> DecodedJwt | None:
             return None
         j.add("CA804", f"not a valid JWT: {decoded}")
         return None
-    header = decoded.header
+    get = decoded.header.get
     record = j.record
-    record.algorithm = header.get("alg") if isinstance(header.get("alg"), str) else None
-    record.type = header.get("typ") if isinstance(header.get("typ"), str) else None
-    kid = header.get("kid")
-    record.key_id = kid if isinstance(kid, str) else record.key_id
+    value = get("alg")
+    record.algorithm = value if isinstance(value, str) else None
+    value = get("typ")
+    record.type = value if isinstance(value, str) else None
+    value = get("kid")
+    if isinstance(value, str):
+        record.key_id = value
     return decoded
 
 

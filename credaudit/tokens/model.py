@@ -105,11 +105,12 @@ class TokenRecord:
         an instant that is not UTC or before year 1000, a lone surrogate (refused by orjson),
         an integer beyond 64 bits.  A lone surrogate that is not an undecodable byte
         (``surrogateescape``) stays escaped."""
+        exp, iat, nbf = self.expires_at, self.issued_at, self.not_before
         if (
-            _orjson_instant(self.expires_at)
-            and _orjson_instant(self.issued_at)
-            and _orjson_instant(self.not_before)
-            and _orjson_instant(self.refresh_expires_at)
+            (exp is None or (exp.tzinfo is UTC and exp.year >= 1000))
+            and (iat is None or (iat.tzinfo is UTC and iat.year >= 1000))
+            and (nbf is None or _orjson_instant(nbf))
+            and (self.refresh_expires_at is None or _orjson_instant(self.refresh_expires_at))
         ):
             try:
                 return orjson.dumps(self, option=_ORJSON)
