@@ -67,10 +67,18 @@ class Context:
     # Worked out once per run from the budget, not once per token.
     horizon: timedelta = field(init=False)
     required: timedelta = field(init=False)
+    skewed_future: datetime = field(init=False)  # now + skew margin: later is clock skew
+    skewed_past: datetime = field(init=False)  # now - skew margin: an exp before is expired
+    work_ends: datetime = field(init=False)  # now + horizon
+    max_lifetime_seconds: float = field(init=False)
 
     def __post_init__(self) -> None:
         self.horizon = self.budget.horizon
         self.required = timedelta(seconds=self.budget.view().required_seconds())
+        skew = self.budget.skew_margin
+        self.skewed_future, self.skewed_past = self.now + skew, self.now - skew
+        self.work_ends = self.now + self.horizon
+        self.max_lifetime_seconds = self.max_lifetime.total_seconds()
 
 
 def fingerprint(token: str) -> str:
@@ -376,21 +384,21 @@ def _answer_times(candidate: Candidate, j: _Judgement, ctx: Context) -> None:
 
 def _timing(candidate: Candidate, j: _Judgement, ctx: Context) -> None:
     record = j.record
-    now, budget = ctx.now, ctx.budget
-    skew = budget.skew_margin
+    now = ctx.now
+    skew = ctx.budget.skew_margin
     exp, iat, nbf = record.expires_at, record.issued_at, record.not_before
     if exp is not None:
         start = iat or nbf
         if start is not None:
             record.lifetime_seconds = int((exp - start).total_seconds())
         record.remaining_seconds = int((exp - now).total_seconds())
-    if nbf is not None and nbf > now + skew:
+    if nbf is not None and nbf > ctx.skewed_future:
         j.add(
             "CA803",
             f"nbf is {format_duration(nbf - now)} in the future (beyond the "
             f"{format_duration(skew)} skew margin): a clock is off",
         )
-    if iat is not None and iat > now + skew and candidate.expires_in is None:
+    if iat is not None and iat > ctx.skewed_future and candidate.expires_in is None:
         j.add(
             "CA803",
             f"iat is {format_duration(iat - now)} in the future: clock skew between issuer and "
@@ -401,7 +409,7 @@ def _timing(candidate: Candidate, j: _Judgement, ctx: Context) -> None:
     elif (
         record.kind != "api-key"
         and record.lifetime_seconds is not None
-        and record.lifetime_seconds > ctx.max_lifetime.total_seconds()
+        and record.lifetime_seconds > ctx.max_lifetime_seconds
     ):
         j.add(
             "CA808",
@@ -410,9 +418,9 @@ def _timing(candidate: Candidate, j: _Judgement, ctx: Context) -> None:
         )
     refresh_ok = _refresh(candidate, j, ctx)
     expired = exp is not None and exp <= now
-    if exp is not None and exp <= now - skew:
+    if exp is not None and exp <= ctx.skewed_past:
         j.add("CA801", f"expired {format_duration(now - exp)} ago (exp {format_instant(exp)})")
-    elif exp is not None and exp < now + ctx.horizon and not refresh_ok:
+    elif exp is not None and exp < ctx.work_ends and not refresh_ok:
         need = format_duration(ctx.horizon)
         left = (
             f"expired {format_duration(now - exp)} ago, within the skew margin"
