@@ -29,6 +29,7 @@ import json
 import os
 import platform
 import random
+import resource
 import statistics
 import subprocess
 import sys
@@ -97,10 +98,22 @@ def best(repeat_results: list[float]) -> float:
     return min(repeat_results)
 
 
-def timed(work: Callable[[], object]) -> float:
+CPU: dict[str, list[float]] = {}  # CPU seconds of each run, workers included
+
+
+def timed(work: Callable[[], object], name: str = "") -> float:
+    """Wall seconds of one run; its CPU seconds (this process and its children) go to CPU."""
+    before = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     work()
-    return time.perf_counter() - start
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = sum(
+        (a.ru_utime + a.ru_stime) - (b.ru_utime + b.ru_stime)
+        for a, b in zip(after, before, strict=True)
+    )
+    CPU.setdefault(name, []).append(cpu)
+    return wall
 
 
 def main() -> None:
@@ -167,13 +180,17 @@ def main() -> None:
     loads: list[float] = []
     for _ in range(args.repeat):
         loads.append(os.getloadavg()[0])
-        runs["pyjwt"].append(timed(pyjwt_loop))
-        runs["verify"].append(timed(verify))
-        runs["verify_j2"].append(timed(verify_j2))
-        runs["decode_cli"].append(timed(decode_cli))
-        runs["decode_cli_j2"].append(timed(decode_cli_j2))
-        runs["library"].append(timed(library))
-        runs["segments"].append(timed(segments))
+        work = {
+            "pyjwt": pyjwt_loop,
+            "verify": verify,
+            "verify_j2": verify_j2,
+            "decode_cli": decode_cli,
+            "decode_cli_j2": decode_cli_j2,
+            "library": library,
+            "segments": segments,
+        }
+        for name, run in work.items():
+            runs[name].append(timed(run, name))
 
     def rate(name: str) -> float:
         return n / best(runs[name])
@@ -227,6 +244,11 @@ def main() -> None:
     for name in ("decode_cli", "decode_cli_j2", "library", "segments"):
         spread = sorted(n / t for t in runs[name])
         print(f"{name} tokens/s per round: {', '.join(f'{r:,.0f}' for r in spread)}")
+    # On a shared machine a run gets only part of a core: tokens per CPU second (workers
+    # included) says what the code costs, whatever the load.
+    for name in names:
+        per_cpu = sorted(n / c for c in CPU[name] if c > 0)
+        print(f"{name} tokens per CPU second: {', '.join(f'{r:,.0f}' for r in per_cpu)}")
 
 
 if __name__ == "__main__":
