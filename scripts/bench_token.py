@@ -8,13 +8,16 @@ In one run, interleaved, best of ``--repeat``:
   2. ``credaudit token --from FILE --format jsonl --jwks FILE --audience ...`` end to end
      (process start, reading, verifying, judging, writing to /dev/null);
   3. decoding without verification: ``credaudit token --from FILE --format jsonl`` end to
-     end, the library's ``inspect_stream`` (records, no output), and the segment decoder alone.
+     end, the library's ``inspect_stream`` (records, no output), and the segment decoder alone;
+  4. both CLI runs again with ``--jobs 2`` (the default picks only idle cores: on a loaded
+     machine, one process).
 
 The input looks like production: every token distinct (its own sub, jti, client), issued at
 times spread over the last 50 minutes, lifetimes of 15, 30 or 60 minutes, signed by one of
 ``--keys`` RSA-2048 keys (kid rotation).  The tokens are cached in ``--workdir`` between runs
-(signing 100,000 of them takes a minute or two).  Nothing is asserted: tests never judge
-speed.  Usage:
+(signing 100,000 of them takes a minute or two), for at most ``STALE`` seconds: an older
+cache no longer has that shape (after an hour every token has expired), so it is signed
+anew.  Nothing is asserted: tests never judge speed.  Usage:
 
     .venv/bin/python scripts/bench_token.py [--tokens 100000] [--keys 10] [--repeat 3]
 """
@@ -26,6 +29,7 @@ import json
 import os
 import platform
 import random
+import resource
 import statistics
 import subprocess
 import sys
@@ -35,6 +39,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 AUDIENCE = "urn:bench:api"
+STALE = 30 * 60
 ISSUER = "https://issuer.bench.example"
 
 
@@ -48,8 +53,10 @@ def generate(n: int, keys: int, workdir: Path) -> tuple[Path, Path, list[int]]:
         workdir / "jwks.json",
         workdir / "meta.json",
     )
-    if meta.exists() and json.loads(meta.read_text()).get("shape") == [n, keys]:
-        return tokens_file, jwks_file, json.loads(meta.read_text())["kids"]
+    if meta.exists():
+        cached = json.loads(meta.read_text())
+        if cached.get("shape") == [n, keys] and time.time() - cached.get("generated", 0) < STALE:
+            return tokens_file, jwks_file, cached["kids"]
     workdir.mkdir(parents=True, exist_ok=True)
     private = [rsa.generate_private_key(public_exponent=65537, key_size=2048) for _ in range(keys)]
     jwks = {"keys": []}
@@ -83,7 +90,7 @@ def generate(n: int, keys: int, workdir: Path) -> tuple[Path, Path, list[int]]:
             )
             out.write(token + "\n")
     jwks_file.write_text(json.dumps(jwks))
-    meta.write_text(json.dumps({"shape": [n, keys], "kids": kids}))
+    meta.write_text(json.dumps({"shape": [n, keys], "kids": kids, "generated": now}))
     return tokens_file, jwks_file, kids
 
 
@@ -91,10 +98,22 @@ def best(repeat_results: list[float]) -> float:
     return min(repeat_results)
 
 
-def timed(work: Callable[[], object]) -> float:
+CPU: dict[str, list[float]] = {}  # CPU seconds of each run, workers included
+
+
+def timed(work: Callable[[], object], name: str = "") -> float:
+    """Wall seconds of one run; its CPU seconds (this process and its children) go to CPU."""
+    before = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     work()
-    return time.perf_counter() - start
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = sum(
+        (a.ru_utime + a.ru_stime) - (b.ru_utime + b.ru_stime)
+        for a, b in zip(after, before, strict=True)
+    )
+    CPU.setdefault(name, []).append(cpu)
+    return wall
 
 
 def main() -> None:
@@ -105,6 +124,7 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=REPO / ".bench" / "token")
     args = parser.parse_args()
     tokens_file, jwks_file, kids = generate(args.tokens, args.keys, args.workdir)
+    meta_file = args.workdir / "meta.json"
     tokens = tokens_file.read_text().splitlines()
     n = len(tokens)
 
@@ -151,38 +171,59 @@ def main() -> None:
         for token in tokens:
             decode(token)
 
-    runs: dict[str, list[float]] = {
-        k: [] for k in ("pyjwt", "verify", "decode_cli", "library", "segments")
-    }
+    names = ("pyjwt", "verify", "verify_j2", "decode_cli", "decode_cli_j2", "library", "segments")
+    runs: dict[str, list[float]] = {k: [] for k in names}
     verify = cli("--jwks", str(jwks_file), "--audience", AUDIENCE)
+    verify_j2 = cli("--jwks", str(jwks_file), "--audience", AUDIENCE, "--jobs", "2")
     decode_cli = cli()
+    decode_cli_j2 = cli("--jobs", "2")
+    loads: list[float] = []
     for _ in range(args.repeat):
-        runs["pyjwt"].append(timed(pyjwt_loop))
-        runs["verify"].append(timed(verify))
-        runs["decode_cli"].append(timed(decode_cli))
-        runs["library"].append(timed(library))
-        runs["segments"].append(timed(segments))
+        loads.append(os.getloadavg()[0])
+        work = {
+            "pyjwt": pyjwt_loop,
+            "verify": verify,
+            "verify_j2": verify_j2,
+            "decode_cli": decode_cli,
+            "decode_cli_j2": decode_cli_j2,
+            "library": library,
+            "segments": segments,
+        }
+        for name, run in work.items():
+            runs[name].append(timed(run, name))
 
     def rate(name: str) -> float:
         return n / best(runs[name])
 
     print(
         f"input: {n} distinct RS256 tokens from {args.keys} keys (RSA-2048, typ at+jwt, "
-        f"iat spread over 50 min, lifetimes 15/30/60 min), {tokens_file.stat().st_size} bytes"
+        f"iat spread over 50 min, lifetimes 15/30/60 min), {tokens_file.stat().st_size} bytes, "
+        f"signed {(time.time() - json.loads(meta_file.read_text())['generated']) / 60:.0f} min ago"
     )
     print(
         f"machine: {platform.python_implementation()} {platform.python_version()}, "
         f"{os.cpu_count()} cores (shared with other work: compare ratios, not absolutes)"
     )
-    print(f"best of {args.repeat}, interleaved:")
+    print(
+        f"best of {args.repeat}, interleaved; load average at each round: "
+        f"{', '.join(f'{v:.2f}' for v in loads)}"
+    )
     print(f"| PyJWT loop (jwt.decode, prepared keys) | {rate('pyjwt'):,.0f} tokens/s | 1.00 |")
     print(
         f"| credaudit token --jwks, jsonl, end to end | {rate('verify'):,.0f} tokens/s | "
         f"{rate('verify') / rate('pyjwt'):.2f} |"
     )
     print(
+        f"| credaudit token --jwks --jobs 2, jsonl, end to end | {rate('verify_j2'):,.0f} "
+        f"tokens/s | {rate('verify_j2') / rate('pyjwt'):.2f} |"
+    )
+    print(
         f"| credaudit token (no keys), jsonl, end to end | {rate('decode_cli'):,.0f} tokens/s | "
         f"{rate('decode_cli') / rate('pyjwt'):.2f} |"
+    )
+    print(
+        f"| credaudit token (no keys) --jobs 2, jsonl, end to end | "
+        f"{rate('decode_cli_j2'):,.0f} tokens/s | {rate('decode_cli_j2') / rate('pyjwt'):.2f} |"
     )
     print(
         f"| credaudit.tokens.inspect_stream (no keys, records only) | "
@@ -194,11 +235,20 @@ def main() -> None:
     )
     # Each round times the baseline and credaudit back to back: the ratio within a round is
     # steadier on a shared machine than the ratio of two best-of figures.
-    rounds = sorted(p / v for p, v in zip(runs["pyjwt"], runs["verify"], strict=True))
-    print(
-        f"--jwks vs PyJWT, per round: {', '.join(f'{r:.2f}' for r in rounds)} "
-        f"(median {statistics.median(rounds):.2f})"
-    )
+    for name in ("verify", "verify_j2"):
+        rounds = sorted(p / v for p, v in zip(runs["pyjwt"], runs[name], strict=True))
+        print(
+            f"{name} vs PyJWT, per round: {', '.join(f'{r:.2f}' for r in rounds)} "
+            f"(median {statistics.median(rounds):.2f})"
+        )
+    for name in ("decode_cli", "decode_cli_j2", "library", "segments"):
+        spread = sorted(n / t for t in runs[name])
+        print(f"{name} tokens/s per round: {', '.join(f'{r:,.0f}' for r in spread)}")
+    # On a shared machine a run gets only part of a core: tokens per CPU second (workers
+    # included) says what the code costs, whatever the load.
+    for name in names:
+        per_cpu = sorted(n / c for c in CPU[name] if c > 0)
+        print(f"{name} tokens per CPU second: {', '.join(f'{r:,.0f}' for r in per_cpu)}")
 
 
 if __name__ == "__main__":

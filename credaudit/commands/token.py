@@ -15,7 +15,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, BinaryIO, TypeVar
 
 import click
 
@@ -134,8 +134,11 @@ def _introspector(opts: dict[str, Any]) -> Any:
     return Introspector(url, client_id, secret, opts["online_timeout"].total_seconds())
 
 
-def _candidates(tokens: tuple[str, ...], opts: dict[str, Any], inputs: _Inputs) -> Iterator[Any]:
-    """Every input's candidates, lists per line/document, in the order the options name."""
+def _candidates(
+    tokens: tuple[str, ...], opts: dict[str, Any], inputs: _Inputs, *, with_source: bool = True
+) -> Iterator[Any]:
+    """Every input's candidates, lists per line/document, in the order the options name
+    (``--from`` last; without it when ``with_source`` is false)."""
     from credaudit.tokens.readers import (
         MAX_DOCUMENT,
         MAX_TOKEN_FILE,
@@ -180,26 +183,56 @@ def _candidates(tokens: tuple[str, ...], opts: dict[str, Any], inputs: _Inputs) 
                 inputs.problem(f"{flag} {path}: {found[0].problem}")
             yield found
     source = opts.get("source")
-    if source:
-        yield from _from_lines(source, inputs, lines_of)
+    if source and with_source:
+        with _FromFile(source, inputs) as lines:
+            if lines.handle is not None:
+                yield from lines_of(lines.read(), lines.name, lines.issued_at)
 
 
-def _from_lines(source: str, inputs: _Inputs, lines_of: Any) -> Iterator[Any]:
-    from credaudit.presign import read_lines
+class _FromFile:
+    """``--from FILE|-`` opened: its lines, its name in records, and the issue time its mtime
+    gives to API answers; a file that cannot be opened is reported and reads as empty."""
 
-    if source == "-":
-        yield from lines_of(read_lines(sys.stdin.buffer), "stdin", inputs.issued_at)
-        return
-    try:
-        handle = open(source, "rb")  # noqa: SIM115 - closed below, after streaming
-    except OSError as exc:
-        inputs.problem(f"--from {source}: cannot read ({exc.strerror or exc})")
-        return
-    with handle:
-        issued = inputs.issued_at
-        if issued is None:
-            issued = datetime.fromtimestamp(os.fstat(handle.fileno()).st_mtime, UTC)
-        yield from lines_of(read_lines(handle), source, issued)
+    def __init__(self, source: str, inputs: _Inputs) -> None:
+        self.source = source
+        self.inputs = inputs
+        self.name = "stdin" if source == "-" else source
+        self.issued_at = inputs.issued_at
+        self.handle: BinaryIO | None = None
+
+    def __enter__(self) -> _FromFile:
+        if self.source == "-":
+            self.handle = sys.stdin.buffer
+            return self
+        try:
+            self.handle = open(self.source, "rb")
+        except OSError as exc:
+            self.inputs.problem(f"--from {self.source}: cannot read ({exc.strerror or exc})")
+            return self
+        if self.issued_at is None:
+            mtime = os.fstat(self.handle.fileno()).st_mtime
+            self.issued_at = datetime.fromtimestamp(mtime, UTC)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.handle is not None and self.handle is not sys.stdin.buffer:
+            self.handle.close()
+
+    def regular(self) -> bool:
+        """A regular file (not a pipe or terminal): workers can read ranges of it."""
+        import stat
+
+        assert self.handle is not None
+        try:
+            return stat.S_ISREG(os.fstat(self.handle.fileno()).st_mode)
+        except (OSError, ValueError):
+            return False
+
+    def read(self) -> Iterator[Any]:
+        from credaudit.presign import read_lines
+
+        assert self.handle is not None
+        return read_lines(self.handle)
 
 
 @click.command()
@@ -259,6 +292,13 @@ def _from_lines(source: str, inputs: _Inputs, lines_of: Any) -> Iterator[Any]:
 @click.option("--introspect", metavar="URL", help="RFC 7662 introspection endpoint (--online).")
 @click.option("--client-id", metavar="ID", help="Client id for --introspect.")
 @click.option("--client-secret-env", metavar="VAR", help="Variable holding the client secret.")
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Processes for --from FILE --format jsonl (default: the idle cores, up to 4, for "
+    "files over 4 MiB).",
+)
 @click.option(
     "--at",
     "at",
@@ -325,12 +365,14 @@ def token(tokens: tuple[str, ...], fmt: str, fail_on: str, soft_fail: bool, **op
     inputs = _Inputs(issued_at)
     services, service_findings = _settings(opts.get("es_config"), budget, inputs)
     threshold = Severity(fail_on)
-    batches = _candidates(tokens, opts, inputs)
     if fmt == "jsonl":
-        failed = _stream_jsonl(batches, ctx, threshold, service_findings)
+        failed = _stream_jsonl(
+            tokens, opts, inputs, ctx, threshold=threshold, service_findings=service_findings
+        )
         if inputs.bad:
             return 2
         return 0 if soft_fail or not failed else 1
+    batches = _candidates(tokens, opts, inputs)
     records = [r for batch in batches for r in inspect_candidates(batch, ctx)]
     report = build_report(
         records,
@@ -366,31 +408,91 @@ def _settings(path: str | None, budget: Any, inputs: _Inputs) -> tuple[list[Any]
 
 
 def _stream_jsonl(
-    batches: Iterator[Any], ctx: Any, threshold: Severity, service_findings: list[Any]
+    tokens: tuple[str, ...],
+    opts: dict[str, Any],
+    inputs: _Inputs,
+    ctx: Any,
+    *,
+    threshold: Severity,
+    service_findings: list[Any],
 ) -> bool:
-    """One JSON object per record as it is judged; settings findings first, as one object."""
-    from credaudit.commands.url import _write_jsonl
-    from credaudit.tokens import inspect_candidates
+    """One JSON object per record as it is judged; settings findings first, as one object.
 
-    failing = {s for s in Severity if s.at_least(threshold)}
-    dumps = json.JSONEncoder(ensure_ascii=False, check_circular=False).encode
+    A large ``--from`` file is judged on several cores (``--jobs``, as ``credaudit url``
+    does), the output still in input order; not with ``--introspect``, whose calls go out one
+    by one from one client."""
+    from credaudit.commands.url import _auto_jobs, _write_jsonl
+
+    failing = frozenset(s for s in Severity if s.at_least(threshold))
 
     def lines() -> Iterator[tuple[bytes, bool]]:
         if service_findings:
             from credaudit.report.json import to_jsonable
 
+            dumps = json.JSONEncoder(ensure_ascii=False, check_circular=False).encode
             yield (
                 dumps({"settings_findings": [to_jsonable(f) for f in service_findings]}).encode(),
                 any(f.severity in failing for f in service_findings),
             )
-        for batch in batches:
-            for record in inspect_candidates(batch, ctx):
-                yield (
-                    dumps(record.to_dict()).encode("utf-8", "surrogateescape"),
-                    any(f.severity in failing for f in record.findings),
+        yield from _rendered(_candidates(tokens, opts, inputs, with_source=False), ctx, failing)
+        source = opts.get("source")
+        if not source:
+            return
+        with _FromFile(source, inputs) as from_file:
+            if from_file.handle is None:
+                return
+            jobs = opts.get("jobs") or _auto_jobs(from_file.handle)
+            if jobs > 1 and ctx.introspect is None and from_file.regular():
+                from credaudit.parallel import render_file_parallel
+
+                yield from render_file_parallel(
+                    from_file.handle.fileno(),
+                    _range_renderer(from_file, ctx, failing),
+                    jobs=jobs,
+                )
+            else:
+                yield from _rendered(
+                    _lines_of(from_file.read(), from_file.name, from_file.issued_at), ctx, failing
                 )
 
     return _write_jsonl(lines())
+
+
+def _lines_of(raw: Iterator[Any], name: str, issued_at: datetime | None, start: int = 1) -> Any:
+    from credaudit.tokens.readers import lines_of
+
+    return lines_of(raw, name, issued_at, start)
+
+
+def _rendered(
+    batches: Iterator[Any], ctx: Any, failing: frozenset[Severity]
+) -> Iterator[tuple[bytes, bool]]:
+    """Each record's JSON line, and whether it has a failing finding."""
+    from credaudit.tokens import inspect_candidates
+
+    for batch in batches:
+        for record in inspect_candidates(batch, ctx):
+            findings = record.findings
+            yield record.to_json(), bool(findings) and any(f.severity in failing for f in findings)
+
+
+def _range_renderer(from_file: _FromFile, ctx: Any, failing: frozenset[Severity]) -> Any:
+    """What a worker runs on one byte range of ``--from``: the serial path, lines joined."""
+    from credaudit.presign import read_lines
+
+    name, issued_at = from_file.name, from_file.issued_at
+
+    def render(first: int, reader: Any) -> tuple[bytes, bool]:
+        out = []
+        failed = False
+        for line, failing_line in _rendered(
+            _lines_of(read_lines(reader), name, issued_at, first), ctx, failing
+        ):
+            out.append(line)
+            failed = failed or failing_line
+        return b"\n".join(out), failed
+
+    return render
 
 
 def _render(report: Any, fmt: str) -> str:

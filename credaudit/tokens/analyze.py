@@ -67,10 +67,18 @@ class Context:
     # Worked out once per run from the budget, not once per token.
     horizon: timedelta = field(init=False)
     required: timedelta = field(init=False)
+    skewed_future: datetime = field(init=False)  # now + skew margin: later is clock skew
+    skewed_past: datetime = field(init=False)  # now - skew margin: an exp before is expired
+    work_ends: datetime = field(init=False)  # now + horizon
+    max_lifetime_seconds: float = field(init=False)
 
     def __post_init__(self) -> None:
         self.horizon = self.budget.horizon
         self.required = timedelta(seconds=self.budget.view().required_seconds())
+        skew = self.budget.skew_margin
+        self.skewed_future, self.skewed_past = self.now + skew, self.now - skew
+        self.work_ends = self.now + self.horizon
+        self.max_lifetime_seconds = self.max_lifetime.total_seconds()
 
 
 def fingerprint(token: str) -> str:
@@ -86,6 +94,11 @@ def masked(token: str) -> str:
 
 def _instant(value: object) -> datetime | str:
     """A NumericDate as an instant; a string says why it is not one."""
+    if type(value) is int:  # the common case first: no bool, no float to check for
+        try:
+            return datetime.fromtimestamp(value, UTC)
+        except (OverflowError, OSError, ValueError):
+            return "is out of range"
     if isinstance(value, bool) or not isinstance(value, int | float):
         return "is not a NumericDate"
     try:
@@ -193,23 +206,32 @@ def _jwt(token: str, j: _Judgement) -> DecodedJwt | None:
             return None
         j.add("CA804", f"not a valid JWT: {decoded}")
         return None
-    header = decoded.header
+    get = decoded.header.get
     record = j.record
-    record.algorithm = header.get("alg") if isinstance(header.get("alg"), str) else None
-    record.type = header.get("typ") if isinstance(header.get("typ"), str) else None
-    kid = header.get("kid")
-    record.key_id = kid if isinstance(kid, str) else record.key_id
+    value = get("alg")
+    record.algorithm = value if isinstance(value, str) else None
+    value = get("typ")
+    record.type = value if isinstance(value, str) else None
+    value = get("kid")
+    if isinstance(value, str):
+        record.key_id = value
     return decoded
 
 
 def _claims(decoded: DecodedJwt, j: _Judgement, ctx: Context) -> None:
     claims = decoded.claims
     record = j.record
-    for name in ("iss", "sub", "client_id"):
-        value = claims.get(name)
-        if isinstance(value, str):
-            setattr(record, name, value)
-    aud = claims.get("aud")
+    get = claims.get
+    value = get("iss")
+    if isinstance(value, str):
+        record.iss = value
+    value = get("sub")
+    if isinstance(value, str):
+        record.sub = value
+    value = get("client_id")
+    if isinstance(value, str):
+        record.client_id = value
+    aud = get("aud")
     if isinstance(aud, str):
         record.aud = [aud]
     elif isinstance(aud, list):
@@ -219,16 +241,21 @@ def _claims(decoded: DecodedJwt, j: _Judgement, ctx: Context) -> None:
         record.scope = scope
     elif isinstance(claims.get("scp"), list):
         record.scope = " ".join(s for s in claims["scp"] if isinstance(s, str))
-    for claim, attr in (("exp", "expires_at"), ("iat", "issued_at"), ("nbf", "not_before")):
+    for claim, attr in _TIME_CLAIMS:
         if claim not in claims:
             continue
-        value = _instant(claims[claim])
-        if isinstance(value, str):
+        instant = _instant(claims[claim])
+        if isinstance(instant, str):
             j.invalid = True
-            j.add("CA804", f"the {claim} claim {value}")
+            j.add("CA804", f"the {claim} claim {instant}")
         else:
-            setattr(record, attr, value)
-    _expectations(j, ctx.expect)
+            setattr(record, attr, instant)
+    expect = ctx.expect
+    if expect.audience or expect.issuer is not None or expect.scopes or expect.typ is not None:
+        _expectations(j, expect)
+
+
+_TIME_CLAIMS = (("exp", "expires_at"), ("iat", "issued_at"), ("nbf", "not_before"))
 
 
 def _expectations(j: _Judgement, expect: Expectations) -> None:
@@ -357,21 +384,21 @@ def _answer_times(candidate: Candidate, j: _Judgement, ctx: Context) -> None:
 
 def _timing(candidate: Candidate, j: _Judgement, ctx: Context) -> None:
     record = j.record
-    now, budget = ctx.now, ctx.budget
-    skew = budget.skew_margin
+    now = ctx.now
+    skew = ctx.budget.skew_margin
     exp, iat, nbf = record.expires_at, record.issued_at, record.not_before
     if exp is not None:
         start = iat or nbf
         if start is not None:
             record.lifetime_seconds = int((exp - start).total_seconds())
         record.remaining_seconds = int((exp - now).total_seconds())
-    if nbf is not None and nbf > now + skew:
+    if nbf is not None and nbf > ctx.skewed_future:
         j.add(
             "CA803",
             f"nbf is {format_duration(nbf - now)} in the future (beyond the "
             f"{format_duration(skew)} skew margin): a clock is off",
         )
-    if iat is not None and iat > now + skew and candidate.expires_in is None:
+    if iat is not None and iat > ctx.skewed_future and candidate.expires_in is None:
         j.add(
             "CA803",
             f"iat is {format_duration(iat - now)} in the future: clock skew between issuer and "
@@ -382,7 +409,7 @@ def _timing(candidate: Candidate, j: _Judgement, ctx: Context) -> None:
     elif (
         record.kind != "api-key"
         and record.lifetime_seconds is not None
-        and record.lifetime_seconds > ctx.max_lifetime.total_seconds()
+        and record.lifetime_seconds > ctx.max_lifetime_seconds
     ):
         j.add(
             "CA808",
@@ -391,9 +418,9 @@ def _timing(candidate: Candidate, j: _Judgement, ctx: Context) -> None:
         )
     refresh_ok = _refresh(candidate, j, ctx)
     expired = exp is not None and exp <= now
-    if exp is not None and exp <= now - skew:
+    if exp is not None and exp <= ctx.skewed_past:
         j.add("CA801", f"expired {format_duration(now - exp)} ago (exp {format_instant(exp)})")
-    elif exp is not None and exp < now + ctx.horizon and not refresh_ok:
+    elif exp is not None and exp < ctx.work_ends and not refresh_ok:
         need = format_duration(ctx.horizon)
         left = (
             f"expired {format_duration(now - exp)} ago, within the skew margin"
@@ -448,6 +475,7 @@ def _refresh(candidate: Candidate, j: _Judgement, ctx: Context) -> bool:
 
 
 def _finish(j: _Judgement) -> TokenRecord:
-    j.findings.sort(key=lambda f: (-f.severity.rank, f.code))
+    if len(j.findings) > 1:
+        j.findings.sort(key=lambda f: (-f.severity.rank, f.code))
     j.record.findings = j.findings
     return j.record

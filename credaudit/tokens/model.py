@@ -1,16 +1,21 @@
 """The records of ``credaudit token``: one ``TokenRecord`` per token, and the TokenReport.
 
 Plain dataclasses like ``credaudit.model`` (pydantic only dumps them and writes their JSON
-Schema); ``TokenRecord.to_dict`` is the bulk path's dump, and a test holds its keys and values
-to pydantic's.  A record never holds the token: only a fingerprint (sha256 prefix) and a
+Schema); ``TokenRecord.to_dict`` is the JSON form, and a test holds its keys and values to
+pydantic's.  The bulk path (``--format jsonl``) writes ``TokenRecord.to_json``: orjson
+renders the dataclass itself, in C, with no dict built per record; a test holds it to
+``to_dict``.  A record never holds the token: only a fingerprint (sha256 prefix) and a
 masked form with the first and last four characters.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
+
+import orjson
 
 from credaudit.model import (
     SCHEMA_VERSION,
@@ -27,7 +32,7 @@ TokenKind = Literal["jwt", "opaque", "elasticsearch", "api-key"]
 TokenStatus = Literal["valid", "expiring", "expired", "not-yet-valid", "invalid", "unknown", "none"]
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@dataclass(kw_only=True, slots=True)  # not frozen: its __init__ would cost 1 µs per finding
 class TokenFindingView:
     """A finding inside one token's record (the token is the subject)."""
 
@@ -46,6 +51,14 @@ def _location(loc: Location | None) -> dict[str, Any] | None:
 
 def _instant(value: datetime | None) -> str | None:
     return format_instant(value) if value is not None else None
+
+
+# orjson writes a UTC instant as format_instant does (whole seconds, Z) from year 1000 on.
+_ORJSON = orjson.OPT_UTC_Z | orjson.OPT_OMIT_MICROSECONDS
+
+
+def _orjson_instant(value: datetime | None) -> bool:
+    return value is None or (value.tzinfo is UTC and value.year >= 1000)
 
 
 @dataclass(kw_only=True, slots=True)
@@ -83,6 +96,33 @@ class TokenRecord:
     signature_note: str | None = None
     notes: list[str] = field(default_factory=list)
     findings: list[TokenFindingView] = field(default_factory=list)
+
+    def to_json(self) -> bytes:
+        """``to_dict()`` as one compact JSON line, UTF-8: what ``--format jsonl`` writes.
+
+        The fields are declared in ``to_dict``'s order, so orjson can dump the dataclass
+        directly.  What orjson would write differently goes through ``to_dict`` and ``json``:
+        an instant that is not UTC or before year 1000, a lone surrogate (refused by orjson),
+        an integer beyond 64 bits.  A lone surrogate that is not an undecodable byte
+        (``surrogateescape``) stays escaped."""
+        exp, iat, nbf = self.expires_at, self.issued_at, self.not_before
+        if (
+            (exp is None or (exp.tzinfo is UTC and exp.year >= 1000))
+            and (iat is None or (iat.tzinfo is UTC and iat.year >= 1000))
+            and (nbf is None or _orjson_instant(nbf))
+            and (self.refresh_expires_at is None or _orjson_instant(self.refresh_expires_at))
+        ):
+            try:
+                return orjson.dumps(self, option=_ORJSON)
+            except TypeError:
+                pass
+        data = self.to_dict()
+        try:
+            return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode(
+                "utf-8", "surrogateescape"
+            )
+        except UnicodeEncodeError:  # a claim's \ud800 escape: keep it escaped, as it came
+            return json.dumps(data, separators=(",", ":")).encode("ascii")
 
     def to_dict(self) -> dict[str, Any]:
         """The record as JSON-ready data, exactly as pydantic dumps it (a test holds them)."""

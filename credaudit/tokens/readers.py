@@ -346,15 +346,16 @@ def read_token_file(
 
 
 def lines_of(
-    stream: Iterator[bytes | object], name: str, issued_at: datetime | None
+    stream: Iterator[bytes | object], name: str, issued_at: datetime | None, start: int = 1
 ) -> Iterator[list[Candidate]]:
-    """Each input line's candidates, in order (``read_lines`` bounds every line)."""
+    """Each input line's candidates, in order (``read_lines`` bounds every line); ``start``
+    numbers the first line (a chunk of a file handed to a worker)."""
     from credaudit.presign import LineTooLong
 
     # One Location per input: the record's own ``line`` says which line (report findings
     # carry both, see tokens.report_findings).
     where = Location(path=None if name == "stdin" else name)
-    for number, raw in enumerate(stream, start=1):
+    for number, raw in enumerate(stream, start=start):
         base = Candidate(
             found_in=f"{name}:{number}", line=number, location=where, issued_at=issued_at
         )

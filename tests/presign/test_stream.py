@@ -85,11 +85,12 @@ def test_memory_is_flat_in_the_number_of_lines() -> None:
 def test_parallel_jsonl_is_the_serial_output_in_order(monkeypatch: Any) -> None:
     """Chunks rendered by worker processes come back in input order, byte for byte what one
     process writes, with the failing flag of their lines."""
+    import credaudit.parallel
     import credaudit.presign.parallel as parallel
     from credaudit.model import Severity
     from credaudit.presign import render_jsonl
 
-    monkeypatch.setattr(parallel, "CHUNK", 3)  # many chunk boundaries
+    monkeypatch.setattr(credaudit.parallel, "CHUNK", 3)  # many chunk boundaries
     good = presign(at=T0).encode()
     lines: list[bytes | LineTooLong] = [
         good,

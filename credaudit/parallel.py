@@ -1,0 +1,138 @@
+"""Bulk JSON lines on several cores, in input order, with flat memory.
+
+A command's ``--from FILE --format jsonl`` on a large file hands chunks of the input to
+worker processes, each running the command's one per-line path, and writes their output in
+input order.  At most two chunks per worker are in flight, so memory does not grow with the
+input.  Workers are forked: they inherit the imported modules and the render function with
+everything it holds (a secret or the operator's keys among them) without any of it passing
+through argv, a pipe or a file.
+
+Two ways to hand out the input: ``render_chunks_parallel`` sends the lines themselves (any
+iterable: ``credaudit url``); ``render_file_parallel`` sends only byte ranges of a regular
+file, cut at line ends, and each worker reads its range from the inherited descriptor, so the
+parent neither splits nor pickles the lines (pickling them cost as much as judging a token:
+``credaudit token``).  Either way only the rendered lines come back.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from itertools import islice
+from typing import Any
+
+CHUNK = 2000  # lines per task: a few MB of input, few round trips
+RANGE = 1024 * 1024  # bytes per task for a file (about 1,500 tokens)
+_READ = 64 * 1024
+
+# (first line number, the chunk's lines) -> (the chunk's JSON lines joined by newlines,
+# whether one of them had a failing finding)
+RenderChunk = Callable[[int, list[Any]], tuple[bytes, bool]]
+
+_worker: dict[str, Any] = {}
+
+
+def _start(render: Any) -> None:
+    _worker["render"] = render
+
+
+def _render(first: int, chunk: list[Any]) -> tuple[bytes, bool]:
+    result: tuple[bytes, bool] = _worker["render"](first, chunk)
+    return result
+
+
+def _ordered(
+    tasks: Iterable[tuple[Any, ...]],
+    work: Callable[..., tuple[bytes, bool]],
+    render: Any,
+    jobs: int,
+) -> Iterator[tuple[bytes, bool]]:
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(
+        jobs, mp_context=context, initializer=_start, initargs=(render,)
+    ) as pool:
+        pending: deque[Future[tuple[bytes, bool]]] = deque()
+        for task in tasks:
+            pending.append(pool.submit(work, *task))
+            if len(pending) >= 2 * jobs:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+
+def render_chunks_parallel(
+    lines: Iterable[Any], render: RenderChunk, *, jobs: int
+) -> Iterator[tuple[bytes, bool]]:
+    """``render`` over ``jobs`` forked processes, chunk by chunk; yields one (chunk of lines,
+    failed) per chunk, in input order.  ``render`` may be a closure: fork passes it to the
+    workers as it is, never pickled."""
+
+    def chunks() -> Iterator[tuple[int, list[Any]]]:
+        source = iter(lines)
+        first = 1
+        while chunk := list(islice(source, CHUNK)):
+            yield first, chunk
+            first += len(chunk)
+
+    return _ordered(chunks(), _render, render, jobs)
+
+
+class _Range:
+    """``read1`` over one byte range of a file, by ``pread`` on the inherited descriptor: the
+    reader ``read_lines`` takes, so a worker bounds lines exactly as a single process does."""
+
+    def __init__(self, fd: int, start: int, end: int) -> None:
+        self.fd, self.at, self.end = fd, start, end
+
+    def read1(self, size: int = _READ) -> bytes:
+        data = os.pread(self.fd, min(size, self.end - self.at), self.at)
+        self.at += len(data)
+        return data
+
+    read = read1
+
+
+# (first line number, the range as a reader) -> as RenderChunk
+RenderRange = Callable[[int, _Range], tuple[bytes, bool]]
+
+
+def _render_range(first: int, fd: int, start: int, end: int) -> tuple[bytes, bool]:
+    render: Any = _worker["render"]
+    result: tuple[bytes, bool] = render(first, _Range(fd, start, end))
+    return result
+
+
+def _ranges(fd: int, start: int) -> Iterator[tuple[int, int, int, int]]:
+    """(first line, fd, start, end) of about ``RANGE`` bytes each, cut after a newline; a
+    line longer than ``RANGE`` stretches its range (the worker bounds it as it reads)."""
+    first = 1
+    while True:
+        end = start
+        lines = 0
+        while True:
+            block = os.pread(fd, RANGE, end)
+            if not block:
+                break
+            cut = block.rfind(b"\n") + 1
+            if cut:
+                lines += block.count(b"\n", 0, cut)
+                end += cut
+                break
+            end += len(block)
+        if end == start:
+            return
+        yield first, fd, start, end
+        first += lines
+        start = end
+
+
+def render_file_parallel(
+    fd: int, render: RenderRange, *, jobs: int
+) -> Iterator[tuple[bytes, bool]]:
+    """``render`` over ``jobs`` forked processes, one byte range of the regular file ``fd``
+    at a time, from its current offset; yields one (chunk of lines, failed) per range, in
+    order."""
+    return _ordered(_ranges(fd, os.lseek(fd, 0, os.SEEK_CUR)), _render_range, render, jobs)
