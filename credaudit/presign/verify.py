@@ -47,11 +47,6 @@ _KEY_CACHE_LIMIT = 4096
 _key_cache: dict[tuple[str, str, str, str], bytes] = {}
 _SKIP = frozenset({"X-Amz-Signature"})  # the canonical query leaves the signature out
 _SKIP_WITH_TOKEN = _SKIP | frozenset(TOKEN_PARAMS)
-_SKIP_PREFIXES = tuple(f"{name}=" for name in sorted(_SKIP))
-_SKIP_PREFIXES_WITH_TOKEN = tuple(f"{name}=" for name in sorted(_SKIP_WITH_TOKEN))
-_BAD_ESCAPE_BYTES = re.compile(rb"%(?![0-9A-F]{2})")
-# Swaps "=" and NUL (a round trip restores): as NUL, "=" sorts before every character of a key.
-_EQUALS_NUL = bytes.maketrans(b"=\0", b"\0=")
 
 # botocore auth.py HmacV1Auth.QSAOfInterest: sub-resources that SigV2 signs.
 _V2_SUBRESOURCES = frozenset(
@@ -120,28 +115,23 @@ def _encode(part: str) -> str:
 def canonical_query(items: Sequence[str], *, skip_token: bool = False) -> str:
     """The canonical query string from raw ``key=value`` items (sorted by key, then value).
 
-    SDKs write every item AWS-encoded already, with one ``=`` each, so the items are checked
-    once, whole (``bytes.translate`` and one escape search over ~1.5 KB), and sorted as bytes
-    with ``=`` swapped for NUL, which orders ``key=value`` exactly as (key, value) pairs: no
-    tuple per item.  Only when the check fails is each item split and re-encoded."""
-    prefixes = _SKIP_PREFIXES_WITH_TOKEN if skip_token else _SKIP_PREFIXES
-    if list(map(str.count, items, repeat("="))).count(1) == len(items):
-        kept = [item for item in items if not item.startswith(prefixes)]
-        raw = "&".join(kept).encode("utf-8", "surrogateescape")
-        if (
-            raw.isascii()
-            and not raw.translate(None, _QUERY_CHARS)
-            and (b"%" not in raw or _BAD_ESCAPE_BYTES.search(raw) is None)
-        ):
-            parts = raw.translate(_EQUALS_NUL).split(b"&")
-            parts.sort()
-            return b"&".join(parts).translate(_EQUALS_NUL).decode()
+    SDKs write every item AWS-encoded already, so the items are sorted and joined as they are
+    and the result is checked once, whole; only when that fails is each one re-encoded."""
     skipped = _SKIP_WITH_TOKEN if skip_token else _SKIP
-    encoded = sorted(
-        (_encode(key), _encode(value))
+    pairs = sorted(
+        (key, value)
         for key, _, value in map(str.partition, items, repeat("="))
         if key not in skipped
     )
+    query = "&".join([f"{key}={value}" for key, value in pairs])
+    if (
+        query.count("=") == len(pairs)  # no "=" inside a key or value
+        and query.isascii()
+        and not query.encode().translate(None, _QUERY_CHARS)
+        and ("%" not in query or _BAD_ESCAPE.search(query) is None)
+    ):
+        return query
+    encoded = sorted((_encode(key), _encode(value)) for key, value in pairs)
     return "&".join([f"{key}={value}" for key, value in encoded])
 
 
