@@ -1,17 +1,15 @@
 """Bulk JSON lines on several cores, in input order, with flat memory.
 
-A command's ``--from FILE --format jsonl`` on a large file hands chunks of the input to
-worker processes, each running the command's one per-line path, and writes their output in
-input order.  At most two chunks per worker are in flight, so memory does not grow with the
-input.  Workers are forked: they inherit the imported modules and the render function with
-everything it holds (a secret or the operator's keys among them) without any of it passing
-through argv, a pipe or a file.
+A command's ``--from FILE --format jsonl`` on a large regular file hands byte ranges of it,
+cut at line ends, to worker processes, each running the command's one per-line path over its
+range, and writes their output in input order.  At most two ranges per worker are in flight,
+so memory does not grow with the input.  Workers are forked: they inherit the imported
+modules and the render function with everything it holds (a secret or the operator's keys
+among them) without any of it passing through argv, a pipe or a file.
 
-Two ways to hand out the input: ``render_chunks_parallel`` sends the lines themselves (any
-iterable: ``credaudit url``); ``render_file_parallel`` sends only byte ranges of a regular
-file, cut at line ends, and each worker reads its range from the inherited descriptor, so the
-parent neither splits nor pickles the lines (pickling them cost as much as judging a token:
-``credaudit token``).  Either way only the rendered lines come back.
+Each worker reads its range from the inherited descriptor (``pread``: no shared offset), so
+the parent neither splits nor pickles the lines (pickling them cost as much as judging a
+token or a URL); only the rendered lines come back.
 """
 
 from __future__ import annotations
@@ -21,27 +19,16 @@ import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
-from itertools import islice
 from typing import Any
 
-CHUNK = 2000  # lines per task: a few MB of input, few round trips
-RANGE = 1024 * 1024  # bytes per task for a file (about 1,500 tokens)
+RANGE = 1024 * 1024  # bytes per task (about 1,500 tokens or 700 URLs): few round trips
 _READ = 64 * 1024
-
-# (first line number, the chunk's lines) -> (the chunk's JSON lines joined by newlines,
-# whether one of them had a failing finding)
-RenderChunk = Callable[[int, list[Any]], tuple[bytes, bool]]
 
 _worker: dict[str, Any] = {}
 
 
 def _start(render: Any) -> None:
     _worker["render"] = render
-
-
-def _render(first: int, chunk: list[Any]) -> tuple[bytes, bool]:
-    result: tuple[bytes, bool] = _worker["render"](first, chunk)
-    return result
 
 
 def _ordered(
@@ -63,23 +50,6 @@ def _ordered(
             yield pending.popleft().result()
 
 
-def render_chunks_parallel(
-    lines: Iterable[Any], render: RenderChunk, *, jobs: int
-) -> Iterator[tuple[bytes, bool]]:
-    """``render`` over ``jobs`` forked processes, chunk by chunk; yields one (chunk of lines,
-    failed) per chunk, in input order.  ``render`` may be a closure: fork passes it to the
-    workers as it is, never pickled."""
-
-    def chunks() -> Iterator[tuple[int, list[Any]]]:
-        source = iter(lines)
-        first = 1
-        while chunk := list(islice(source, CHUNK)):
-            yield first, chunk
-            first += len(chunk)
-
-    return _ordered(chunks(), _render, render, jobs)
-
-
 class _Range:
     """``read1`` over one byte range of a file, by ``pread`` on the inherited descriptor: the
     reader ``read_lines`` takes, so a worker bounds lines exactly as a single process does."""
@@ -95,7 +65,8 @@ class _Range:
     read = read1
 
 
-# (first line number, the range as a reader) -> as RenderChunk
+# (first line number, the range as a reader) -> (the range's JSON lines joined by newlines,
+# whether one of them had a failing finding)
 RenderRange = Callable[[int, _Range], tuple[bytes, bool]]
 
 

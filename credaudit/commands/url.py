@@ -152,8 +152,8 @@ def _open_source(source: str) -> BinaryIO:
     "--jobs",
     type=click.IntRange(min=1),
     metavar="N",
-    help="Processes for --from FILE --format jsonl (default: the idle cores, up to 4, for "
-    "files over 4 MiB).",
+    help="Processes for --from FILE --format jsonl on a regular file (default for files "
+    "over 4 MiB: this one's core plus the idle ones by load average, up to 4).",
 )
 def url(
     urls: tuple[str, ...],
@@ -217,11 +217,13 @@ def url(
     try:
         if fmt == "jsonl":
             failing = {s for s in Severity if s.at_least(threshold)}
-            jobs = opts.get("jobs") or _auto_jobs(handle)
-            if jobs > 1:
-                from credaudit.presign.parallel import render_jsonl_parallel
+            jobs = (opts.get("jobs") or _auto_jobs(handle)) if _regular(handle) else 1
+            if jobs > 1 and handle is not None:
+                from credaudit.presign.parallel import render_file_parallel
 
-                rendered = render_jsonl_parallel(lines, jobs=jobs, failing=failing, **inputs)
+                rendered = render_file_parallel(
+                    handle.fileno(), jobs=jobs, failing=failing, **inputs
+                )
             else:
                 rendered = render_jsonl(lines, failing=failing, **inputs)
             failed = _write_jsonl(rendered)
@@ -253,19 +255,31 @@ _BATCH = 64 * 1024
 _PARALLEL_FROM = 4 * 1024 * 1024  # below this, starting workers costs more than it saves
 
 
-def _auto_jobs(handle: BinaryIO | None) -> int:
-    """Several processes only for a large regular file: a pipe must stream line by line."""
+def _regular(handle: BinaryIO | None) -> bool:
+    """Workers read their own byte ranges, so only a regular file can be split."""
     if handle is None or handle is sys.stdin.buffer:
-        return 1
+        return False
     try:
-        info = os.fstat(handle.fileno())
+        return stat.S_ISREG(os.fstat(handle.fileno()).st_mode)
     except (OSError, ValueError):
+        return False
+
+
+def _auto_jobs(handle: BinaryIO | None) -> int:
+    """Workers for a large regular file: the cores the load average leaves idle, counting a
+    core that is at least a quarter idle, up to 4.
+
+    On 2 cores, load below 0.75 gives 2 workers (one core free, and most of the other) and
+    load 0.75 or more gives 1.  A worker on a partly busy core still adds its share, but
+    below a quarter the pipe to it costs more than it brings.  Small files and pipes stay in
+    one process: starting workers costs more than a few MiB, and a pipe must stream."""
+    if not _regular(handle) or handle is None:
         return 1
-    if not stat.S_ISREG(info.st_mode) or info.st_size < _PARALLEL_FROM:
+    if os.fstat(handle.fileno()).st_size < _PARALLEL_FROM:
         return 1
-    # Only cores that are idle: on a busy machine, workers fight each other and the writer.
-    idle = (os.cpu_count() or 1) - os.getloadavg()[0]
-    return max(1, min(int(idle + 0.5), 4))
+    cores = os.cpu_count() or 1
+    idle = cores - os.getloadavg()[0]
+    return max(1, min(int(idle + 0.75), cores, 4))
 
 
 def _write_jsonl(rendered: Iterator[tuple[bytes, bool]]) -> bool:

@@ -1,40 +1,44 @@
-"""``credaudit url --from FILE --format jsonl`` on several cores: each worker runs the one
-per-line path (``_Job.line``) over its chunks; ``credaudit.parallel`` orders the output and
-keeps memory flat."""
+"""``credaudit url --from FILE --format jsonl`` on several cores.
+
+``credaudit.parallel`` cuts the regular file into byte ranges that end at a newline; each
+forked worker reads its own range and renders it through the one per-line path
+(``_Job.line``), so only the output crosses a pipe and the output keeps input order.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Collection, Iterator
 from typing import Any
 
+from credaudit import parallel
 from credaudit.model import Severity
-from credaudit.parallel import render_chunks_parallel
-from credaudit.presign import LineTooLong, _Job
+from credaudit.presign import _Job, read_lines
 
 
-def render_jsonl_parallel(
-    lines: Iterable[bytes | LineTooLong],
+def render_file_parallel(
+    fd: int,
     *,
     jobs: int,
     failing: Collection[Severity] = (),
     **options: Any,
 ) -> Iterator[tuple[bytes, bool]]:
-    """``render_jsonl`` over ``jobs`` processes; yields one (chunk of lines, failed) per
-    chunk, in order."""
+    """``render_jsonl(read_lines(file))`` over ``jobs`` processes for the regular file open
+    on ``fd`` (from its current offset); yields one (range of lines, failed) per range, in
+    order."""
     job = _Job(**options)
-    failing = frozenset(failing)
+    failing_set = frozenset(failing)
 
-    def render(first: int, chunk: list[bytes | LineTooLong]) -> tuple[bytes, bool]:
-        """One chunk's JSON lines joined by newlines, and whether one had a failing finding."""
+    def render(first: int, reader: Any) -> tuple[bytes, bool]:
+        """One range's JSON lines joined by newlines, and whether one had a failing finding."""
         out = []
         failed = False
-        for number, raw in enumerate(chunk, start=first):
+        for number, raw in enumerate(read_lines(reader), start=first):
             result = job.line(number, raw, False)
             if result is None:
                 continue
             out.append(result.to_json())
-            if not failed and any(f.severity in failing for f in result.findings):
+            if not failed and any(f.severity in failing_set for f in result.findings):
                 failed = True
         return b"\n".join(out), failed
 
-    return render_chunks_parallel(lines, render, jobs=jobs)
+    return parallel.render_file_parallel(fd, render, jobs=jobs)

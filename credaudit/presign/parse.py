@@ -52,7 +52,7 @@ _V2_REQUIRED = ("AWSAccessKeyId", "Expires", "Signature")
 _WATCHED = frozenset(
     (*_V4_REQUIRED, *_V2_REQUIRED, "X-Amz-Region-Set", "X-Amz-Content-Sha256", *TOKEN_PARAMS)
 )
-_HEX64 = re.compile(r"[0-9a-f]{64}")
+_HEX = "0123456789abcdef"
 _VIRTUAL_HOST = re.compile(r"(?P<bucket>.+?)\.(?:s3|s3-[a-z0-9-]+|s3-accesspoint|s3express)[.-]")
 _S3_HOST = re.compile(r"(?:^|\.)s3(?:[.-][a-z0-9.-]*)?\.amazonaws\.com(?:\.cn)?(?::\d+)?$")
 _HOST = re.compile(r"[^\s/?#@\[\]]+|\[[0-9A-Fa-f:.]+\]")
@@ -128,28 +128,24 @@ def _is_int(text: str) -> bool:
     return text.isascii() and text.isdigit() and len(text) <= 15
 
 
-@lru_cache(maxsize=64)
-def _midnight(day: str) -> datetime | None:
-    """``20261122`` → that day's 00:00 UTC; one entry per calendar day of the input."""
+def parse_amz_date(text: str) -> datetime | None:
+    """``20261122T032300Z`` → aware datetime, or None when it is not that shape.
+
+    The shape is checked here (``fromisoformat`` also takes other ISO forms); the calendar
+    by ``fromisoformat``, in C: a tenth of the cost of building the instant by hand."""
+    if not (
+        len(text) == 16
+        and text[8] == "T"
+        and text[15] == "Z"
+        and text.isascii()
+        and text[:8].isdigit()
+        and text[9:15].isdigit()
+    ):
+        return None
     try:
-        return datetime(int(day[0:4]), int(day[4:6]), int(day[6:8]), tzinfo=UTC)
+        return datetime.fromisoformat(text)
     except ValueError:
         return None
-
-
-def parse_amz_date(text: str) -> datetime | None:
-    """``20261122T032300Z`` → aware datetime, or None when it is not that shape."""
-    if not (len(text) == 16 and text[8] == "T" and text[15] == "Z"):
-        return None
-    day, clock = text[:8], text[9:15]
-    if not (day.isdecimal() and clock.isdecimal()):
-        return None
-    hours, rest = divmod(int(clock), 10000)
-    minutes, seconds = divmod(rest, 100)
-    midnight = _midnight(day)
-    if midnight is None or hours > 23 or minutes > 59 or seconds > 59:
-        return None
-    return midnight + timedelta(seconds=hours * 3600 + minutes * 60 + seconds)
 
 
 @lru_cache(maxsize=1024)
@@ -215,9 +211,16 @@ def _repeated(result: ParsedUrl, items: list[str]) -> None:
         seen.add(key)
 
 
+# The echo of an exactly spelled elided item: built once per name.
+_ELIDED_ITEM = {name: f"{name}=…" for name, action in _HIDE_EXACT.items() if action == _ELIDE}
+
+
 def _hide(item: str) -> str:
     """One sensitive ``key=value`` item as echoed: key ids masked, secrets elided."""
     key, _, value = item.partition("=")
+    elided = _ELIDED_ITEM.get(key)
+    if elided is not None:
+        return elided
     action = _HIDE_EXACT.get(key) or _ACTIONS_ANY_CASE[_decode(key).lower()]
     return f"{key}={_masked_credential(value)}" if action == _MASK else f"{key}=…"
 
@@ -342,7 +345,11 @@ def _parse_v4(result: ParsedUrl, params: dict[str, str]) -> None:
             problems.append(("CA307", "X-Amz-SignedHeaders does not include host"))
 
     signature = result.signature = params.get("X-Amz-Signature")
-    if signature is not None and algorithm == SIGV4 and _HEX64.fullmatch(signature) is None:
+    if (
+        signature is not None
+        and algorithm == SIGV4
+        and (len(signature) != 64 or signature.strip(_HEX))
+    ):
         problems.append(("CA307", "X-Amz-Signature is not 64 lowercase hex digits"))
 
 

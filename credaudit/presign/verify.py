@@ -11,8 +11,9 @@ Canonicalisation follows botocore ``auth.py`` (``SigV4QueryAuth``, ``S3SigV4Quer
 paths dot-segment-normalised and encoded once more (the suite's ``normalize`` flag); query
 keys and values re-encoded with ``quote(safe='-_.~')`` and sorted; payload hash
 ``UNSIGNED-PAYLOAD`` for S3 and the empty body's SHA-256 elsewhere (or ``X-Amz-Content-Sha256``
-when the URL states one).  Only what a signing key shares is cached: the derived key per
-(secret, date, region, service) — deriving one costs four HMACs.
+when the URL states one).  Only what a signing key shares is cached: per (secret, date,
+region, service), an HMAC object keyed with the derived key — deriving one costs four HMACs,
+and setting a key up costs as much as the signature itself.
 Everything of the URL itself is computed afresh: real URLs never repeat a query.
 
 The secret is only ever a function argument and a key of the private cache; it is never
@@ -44,7 +45,7 @@ _QUERY_CHARS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-
 _SAFE_PATH = re.compile(r"[A-Za-z0-9\-_.~%/]*")
 _SPACES = re.compile(r"\s+")
 _KEY_CACHE_LIMIT = 4096
-_key_cache: dict[tuple[str, str, str, str], bytes] = {}
+_signer_cache: dict[tuple[str, str, str, str], hmac.HMAC] = {}
 _SKIP = frozenset({"X-Amz-Signature"})  # the canonical query leaves the signature out
 _SKIP_WITH_TOKEN = _SKIP | frozenset(TOKEN_PARAMS)
 
@@ -179,17 +180,25 @@ def _canonical_headers(
 
 
 def signing_key(secret: str, date: str, region: str, service: str) -> bytes:
-    """The SigV4 signing key, derived once per (secret, date, region, service)."""
-    cache_key = (secret, date, region, service)
-    key = _key_cache.get(cache_key)
-    if key is None:
-        key = hmac.digest(("AWS4" + secret).encode("utf-8"), date.encode(), "sha256")
-        for part in (region, service, "aws4_request"):
-            key = hmac.digest(key, part.encode("utf-8"), "sha256")
-        if len(_key_cache) >= _KEY_CACHE_LIMIT:
-            _key_cache.clear()
-        _key_cache[cache_key] = key
+    """The SigV4 signing key: four HMACs over the credential scope."""
+    key = hmac.digest(("AWS4" + secret).encode("utf-8"), date.encode(), "sha256")
+    for part in (region, service, "aws4_request"):
+        key = hmac.digest(key, part.encode("utf-8"), "sha256")
     return key
+
+
+def _signer(secret: str, date: str, region: str, service: str) -> hmac.HMAC:
+    """An HMAC keyed with the signing key, once per (secret, date, region, service): each
+    signature is then ``copy()`` + ``update`` (half of ``hmac.digest``, which sets the key
+    up again every call)."""
+    cache_key = (secret, date, region, service)
+    signer = _signer_cache.get(cache_key)
+    if signer is None:
+        signer = hmac.new(signing_key(secret, date, region, service), digestmod=hashlib.sha256)
+        if len(_signer_cache) >= _KEY_CACHE_LIMIT:
+            _signer_cache.clear()
+        _signer_cache[cache_key] = signer
+    return signer
 
 
 @lru_cache(maxsize=64)
@@ -276,7 +285,7 @@ def _verify_v4(
             payloads = (EMPTY_SHA256, UNSIGNED_PAYLOAD)
     path = canonical_path(parsed.path, normalize=normalize)
     scope = f"{parsed.credential_date}/{parsed.region}/{parsed.service}/aws4_request"
-    key = signing_key(secret, parsed.credential_date, parsed.region, parsed.service)
+    signer = _signer(secret, parsed.credential_date, parsed.region, parsed.service)
     signed_names = ";".join(parsed.signed_headers)
     methods = (method.upper(),) if method else METHODS
     # The token is signed, except in the suite's post-sts-header-after shape (non-S3 only:
@@ -296,8 +305,9 @@ def _verify_v4(
             for candidate in methods:
                 creq = hashlib.sha256(candidate.encode())
                 creq.update(rest)
-                mac = hmac.digest(key, to_sign + creq.hexdigest().encode(), "sha256")
-                if hmac.compare_digest(mac.hex().encode(), expected):
+                mac = signer.copy()
+                mac.update(to_sign + creq.hexdigest().encode())
+                if hmac.compare_digest(mac.hexdigest().encode(), expected):
                     token_signed = (not skip_token) if parsed.has_token else None
                     return _matched(candidate, token_signed, skip_token)
     tried = "/".join(methods)

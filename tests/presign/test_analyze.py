@@ -244,3 +244,18 @@ def test_retries_past_the_urls_own_expiry_are_ca202_too() -> None:
     # an expired URL is CA303, not a retry problem
     late = inspect(url, now=T0 + timedelta(hours=1), budget=budget, sessions={})
     assert "CA202" not in codes(late) and "CA303" in codes(late)
+
+
+@pytest.mark.parametrize("code", ["CA301", "CA303", "CA304", "CA305", "CA306", "CA307"])
+def test_per_url_findings_equal_make_finding(code: str) -> None:
+    """The per-URL constructor fills the same fields as the catalogue's make_finding."""
+    from dataclasses import asdict
+
+    from credaudit.analysis.rules import make_finding
+    from credaudit.presign.analyze import _finding
+
+    fast = _finding(code, "ASIA…VV7A", "a message")
+    slow = make_finding(code, subject="ASIA…VV7A", message="a message")
+    assert fast == slow and hash(fast) == hash(slow)
+    assert asdict(fast) == asdict(slow) and list(vars(fast)) == list(vars(slow))
+    assert fast.details is not _finding(code, "s", "m").details  # never shared

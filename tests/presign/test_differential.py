@@ -109,3 +109,19 @@ def test_boto3_urls_verify_and_mutations_fail(
         # Rejected: a mismatch, or not checkable at all.  The one accepted shape is the
         # suite's post-sts-header-after: a non-S3 URL whose token is reported as unsigned.
         assert result.valid is not True or result.token_signed is False, (url, mutated, result)
+
+
+def test_canonical_query_orders_keys_that_prefix_each_other_as_botocore() -> None:
+    """Keys where one is the start of another ("a" and "a-b", "a.b", "a0", "a~") sort by key
+    first, as botocore's canonical query does: the bytes sort must not let "=" decide."""
+    from botocore.auth import SigV4QueryAuth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    from credaudit.presign.verify import canonical_query
+
+    items = ["a~=1", "a0=2", "a.b=3", "a-b=4", "a=5", "a=", "A=6", "a%2A=7", "X-Amz-Signature=f"]
+    signer = SigV4QueryAuth(Credentials("AKIDEXAMPLE", "secret"), "s3", "us-east-1")
+    request = AWSRequest(method="GET", url="https://h.example/?" + "&".join(items[:-1]))
+    assert canonical_query(items) == signer.canonical_query_string(request)
+    assert canonical_query(items).startswith("A=6&a=&a=5&a%2A=7&a-b=4&a.b=3&a0=2&a~=1")
