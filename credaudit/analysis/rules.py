@@ -408,6 +408,8 @@ RULES: dict[str, Rule] = {
             "Enable TLS on the HTTP layer (xpack.security.http.ssl.enabled: true), which turns "
             "the token service on, or set xpack.security.authc.token.enabled: true with it.",
             "Elasticsearch TokenService: xpack.security.authc.token.enabled",
+        ),
+        Rule(
             "CA901",
             "expired-session-used",
             _H,
