@@ -9,6 +9,7 @@ this process (a pool costs ~100 ms to start).
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
@@ -16,8 +17,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from credaudit.incident.collect import Accumulator
-from credaudit.incident.events import Activity, Event, Session, Use
-from credaudit.incident.files import read_file
+from credaudit.incident.events import Activity, Event, Session, Unreadable, Use
+from credaudit.incident.files import load, read_data
+from credaudit.incident.readers.cloudtrail import Calls, summarised
 
 POOL_MIN_BYTES = 16 * 1024 * 1024
 _BATCH = 8
@@ -67,12 +69,38 @@ def _inside(
 
 def reduce_files(paths: Iterable[str], options: Options) -> Accumulator:
     """The one per-file step of every engine: read, window, reduce."""
+    return reduce_contents(((path, *load(path)) for path in paths), options)
+
+
+def reduce_contents(
+    contents: Iterable[tuple[str, bytes, str | None]], options: Options
+) -> Accumulator:
+    """Files as (path, decompressed content, what went wrong reading it), reduced.
+
+    Without a window, CloudTrail's successful calls are summarised once per credential for
+    the whole batch rather than once per file (a session spans a dozen delivery files); with
+    one, per file, so that each summary is windowed by its own file's times.
+
+    The cyclic garbage collector is paused meanwhile: parsed records are trees freed by
+    reference counting, and every few thousand of their allocations the collector would
+    otherwise walk the growing reduction tables (measured: a fifth of the reading time)."""
     acc = Accumulator()
-    for path in paths:
-        acc.files += 1
-        acc.add_all(
-            windowed(read_file(path, options.kind, options.fields), options.since, options.until)
-        )
+    window = options.since is not None or options.until is not None
+    calls: Calls | None = None if window else {}
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        for path, data, problem in contents:
+            acc.files += 1
+            if problem is not None:
+                acc.add(Unreadable(path, problem))
+            events = read_data(path, data, options.kind, options.fields, calls)
+            acc.add_all(windowed(events, options.since, options.until))
+        if calls:
+            acc.add_all(summarised(calls))
+    finally:
+        if collecting:
+            gc.enable()
     return acc
 
 

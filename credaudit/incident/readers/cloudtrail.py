@@ -30,28 +30,45 @@ MINTING = frozenset(
 )
 
 
-def read_document(data: bytes, origin: str) -> Iterator[Event]:
-    """A whole file: a delivery document, a single record, a JSON array, or JSON lines."""
+# Successful calls per credential (access key id, else ARN): [count, first eventTime, last
+# eventTime, the first record's userIdentity, the file it came from].
+Calls = dict[str, list[Any]]
+
+
+def read_document(data: bytes, origin: str, calls: Calls | None = None) -> Iterator[Event]:
+    """A whole file: a delivery document, a single record, a JSON array, or JSON lines.
+
+    Successful calls go into ``calls`` when the caller keeps one across files (and turns it
+    into events with ``summarised`` at the end): a session lives across a dozen delivery
+    files, so one summary per credential per batch instead of per file.  Without it, this
+    file's summaries end its events."""
+    own: Calls = {} if calls is None else calls
     try:
         doc = orjson.loads(data)
     except orjson.JSONDecodeError:
-        yield from read_lines(data.splitlines(), origin)
-        return
+        yield from read_lines(data.splitlines(), origin, own)
+    else:
+        yield from _document(doc, origin, own)
+    if calls is None:
+        yield from summarised(own)
+
+
+def _document(doc: Any, origin: str, calls: Calls) -> Iterator[Event]:
     if isinstance(doc, dict) and "Records" in doc:
         records = doc["Records"]
         if not isinstance(records, list):
             yield Unreadable(origin, "Records is not a list")
             return
-        yield from _records(records, origin, "#Records[{}]")
+        yield from _records(records, origin, "#Records[{}]", calls)
     elif isinstance(doc, dict) and isinstance(doc.get("Events"), list):
-        yield from _lookup_events(doc["Events"], origin)
+        yield from _lookup_events(doc["Events"], origin, calls)
     elif isinstance(doc, list):
-        yield from _records(doc, origin, "#[{}]")
+        yield from _records(doc, origin, "#[{}]", calls)
     else:
-        yield from _records([doc], origin, "")
+        yield from _records([doc], origin, "", calls)
 
 
-def _lookup_events(events: list[Any], origin: str) -> Iterator[Event]:
+def _lookup_events(events: list[Any], origin: str, calls: Calls) -> Iterator[Event]:
     """``aws cloudtrail lookup-events`` output: each record is a JSON string in
     ``Events[].CloudTrailEvent``."""
     records: list[Any] = []
@@ -64,11 +81,13 @@ def _lookup_events(events: list[Any], origin: str) -> Iterator[Event]:
         if records[-1] is None:
             yield Unreadable(f"{origin}#Events[{index}]", "no readable CloudTrailEvent")
             records.pop()
-    yield from _records(records, origin, "#Events[{}]")
+    yield from _records(records, origin, "#Events[{}]", calls)
 
 
-def read_lines(lines: Iterable[bytes], origin: str) -> Iterator[Event]:
-    """One record per line (CloudTrail Lake and lookup-events exports)."""
+def read_lines(lines: Iterable[bytes], origin: str, calls: Calls | None = None) -> Iterator[Event]:
+    """One record per line (CloudTrail Lake and lookup-events exports); ``calls`` as in
+    ``read_document``."""
+    own: Calls = {} if calls is None else calls
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
@@ -77,16 +96,18 @@ def read_lines(lines: Iterable[bytes], origin: str) -> Iterator[Event]:
         except orjson.JSONDecodeError as exc:
             yield Unreadable(f"{origin}:{number}", f"not JSON ({str(exc).split(':')[0]})")
             continue
-        yield from _records([rec], f"{origin}:{number}", "")
+        yield from _records([rec], f"{origin}:{number}", "", own)
+    if calls is None:
+        yield from summarised(own)
 
 
-def _records(records: list[Any], origin: str, suffix: str) -> Iterator[Event]:
+def _records(records: list[Any], origin: str, suffix: str, calls: Calls) -> Iterator[Event]:
     """Failures and mintings record by record; successful calls summarised per credential.
 
     The fast path handles the common record (ISO ``...Z`` eventTime, no error, not a minting)
     with a few dict lookups and string comparisons (ISO instants of one shape sort as text),
-    parsing two instants per credential per file instead of one per record."""
-    activity: dict[str, list[Any]] = {}
+    parsing two instants per credential instead of one per record."""
+    activity = calls
     for index, rec in enumerate(records):
         if type(rec) is dict:
             t = rec.get("eventTime")
@@ -104,7 +125,7 @@ def _records(records: list[Any], origin: str, suffix: str) -> Iterator[Event]:
                 if type(name) is str and name:
                     slot = activity.get(name)
                     if slot is None:
-                        activity[name] = [1, t, t, identity]
+                        activity[name] = [1, t, t, identity, origin]
                     else:
                         slot[0] += 1
                         if t < slot[1]:
@@ -120,7 +141,11 @@ def _records(records: list[Any], origin: str, suffix: str) -> Iterator[Event]:
             yield from record(rec, where)
         except (TypeError, AttributeError, ValueError) as exc:
             yield Unreadable(where, f"unexpected record shape ({type(exc).__name__})")
-    for count, first, last, identity in activity.values():
+
+
+def summarised(calls: Calls) -> Iterator[Event]:
+    """One Activity per credential of the successful calls gathered by ``read_document``."""
+    for count, first, last, identity, origin in calls.values():
         yield _activity(origin, count, first, last, identity)
 
 
