@@ -22,7 +22,7 @@ from credaudit.incident.files import load, read_data
 from credaudit.incident.readers.cloudtrail import Calls, summarised
 
 POOL_MIN_BYTES = 16 * 1024 * 1024
-_BATCH = 8
+_BATCHES_PER_WORKER = 4
 
 
 @dataclass(frozen=True)
@@ -110,18 +110,14 @@ def run(
     jobs: int | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> Accumulator:
-    total = _size(paths)
+    sizes = _sizes(paths)
+    total = sum(sizes)
     workers = jobs if jobs is not None else idle_cores()
     if workers <= 1 or total < POOL_MIN_BYTES or len(paths) < 2:
-        acc = Accumulator()
-        for done, path in enumerate(paths, 1):
-            acc.merge(reduce_files([path], options))
-            if progress:
-                progress(done, len(paths))
-        return acc
-    batches = [paths[i : i + _BATCH] for i in range(0, len(paths), _BATCH)]
+        return reduce_files(_reported(paths, progress), options)
     acc = Accumulator()
     done = 0
+    batches = _batches(paths, sizes, total // (workers * _BATCHES_PER_WORKER) + 1)
     with ProcessPoolExecutor(max_workers=workers) as pool:
         for part in pool.map(reduce_files, batches, [options] * len(batches)):
             acc.merge(part)
@@ -129,6 +125,29 @@ def run(
             if progress:
                 progress(done, len(paths))
     return acc
+
+
+def _reported(paths: list[str], progress: Callable[[int, int], None] | None) -> Iterator[str]:
+    """The paths, calling ``progress`` as each one has been read."""
+    for done, path in enumerate(paths, 1):
+        yield path
+        if progress:
+            progress(done, len(paths))
+
+
+def _batches(paths: list[str], sizes: list[int], target: int) -> list[list[str]]:
+    """Runs of consecutive files of about ``target`` bytes: a few per worker, so that the
+    workers finish together while each batch still summarises a session's calls across many
+    of its files."""
+    batches: list[list[str]] = [[]]
+    filled = 0
+    for path, size in zip(paths, sizes, strict=True):
+        if filled >= target:
+            batches.append([])
+            filled = 0
+        batches[-1].append(path)
+        filled += size
+    return batches
 
 
 def idle_cores() -> int:
@@ -143,11 +162,11 @@ def idle_cores() -> int:
     return max(1, min(cores, round(cores - busy + 0.5)))
 
 
-def _size(paths: list[str]) -> int:
-    total = 0
+def _sizes(paths: list[str]) -> list[int]:
+    sizes = []
     for path in paths:
         try:
-            total += os.path.getsize(path)
+            sizes.append(os.path.getsize(path))
         except OSError:
-            continue
-    return total
+            sizes.append(0)
+    return sizes
