@@ -8,6 +8,7 @@ failures are few.  The session token in ``responseElements`` is never read into 
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
@@ -31,8 +32,13 @@ MINTING = frozenset(
 
 
 # Successful calls per credential (access key id, else ARN): [count, first eventTime, last
-# eventTime, the first record's userIdentity, the file it came from].
+# eventTime, access key id, ARN, session creation date, the file of the first call] — the few
+# values the reduction needs, not the record's userIdentity, which would keep its whole parsed
+# tree alive.
 Calls = dict[str, list[Any]]
+
+
+_MINTING_NAME = {name: name for name in MINTING}
 
 
 def read_document(data: bytes, origin: str, calls: Calls | None = None) -> Iterator[Event]:
@@ -125,7 +131,7 @@ def _records(records: list[Any], origin: str, suffix: str, calls: Calls) -> Iter
                 if type(name) is str and name:
                     slot = activity.get(name)
                     if slot is None:
-                        activity[name] = [1, t, t, identity, origin]
+                        activity[name] = _slot(t, identity, origin)
                     else:
                         slot[0] += 1
                         if t < slot[1]:
@@ -143,26 +149,41 @@ def _records(records: list[Any], origin: str, suffix: str, calls: Calls) -> Iter
             yield Unreadable(where, f"unexpected record shape ({type(exc).__name__})")
 
 
+def _interned(value: str | None) -> str | None:
+    return None if value is None else sys.intern(value)
+
+
+def _slot(at: str, identity: dict[str, Any], origin: str) -> list[Any]:
+    # Interned (as the minted session's are): the reduction keeps these per session in
+    # several tables, one copy each.
+    return [
+        1,
+        at,
+        at,
+        _interned(_str(identity.get("accessKeyId"))),
+        _interned(_str(identity.get("arn"))),
+        _creation(identity),
+        origin,
+    ]
+
+
 def summarised(calls: Calls) -> Iterator[Event]:
     """One Activity per credential of the successful calls gathered by ``read_document``."""
-    for count, first, last, identity, origin in calls.values():
-        yield _activity(origin, count, first, last, identity)
-
-
-def _activity(origin: str, count: int, first: str, last: str, identity: dict[str, Any]) -> Event:
-    start, end = instant(first), instant(last)
-    if start is None or end is None:
-        return Unreadable(origin, f"{count} record(s) with an unreadable eventTime")
-    return Activity(
-        source="cloudtrail",
-        origin=origin,
-        key=_str(identity.get("accessKeyId")),
-        arn=_str(identity.get("arn")),
-        count=count,
-        first=start,
-        last=end,
-        creation=_creation(identity),
-    )
+    for count, first, last, key, arn, creation, origin in calls.values():
+        start, end = instant(first), instant(last)
+        if start is None or end is None:
+            yield Unreadable(origin, f"{count} record(s) with an unreadable eventTime")
+            continue
+        yield Activity(
+            source="cloudtrail",
+            origin=origin,
+            key=key,
+            arn=arn,
+            count=count,
+            first=start,
+            last=end,
+            creation=creation,
+        )
 
 
 def _creation(identity: dict[str, Any]) -> datetime | None:
@@ -234,11 +255,12 @@ def _minted(
         federated = response.get("federatedUser")
         arn = _str(federated.get("arn")) if isinstance(federated, dict) else None
     principal = _str(request.get("roleArn")) or (caller if name == "GetSessionToken" else arn)
+    name = _MINTING_NAME[name]  # the one copy, not the record's
     return Session(
-        key=_str(credentials.get("accessKeyId")),
-        principal=principal or caller or "unknown",
+        key=_interned(_str(credentials.get("accessKeyId"))),
+        principal=sys.intern(principal or caller or "unknown"),
         origin=origin,
-        arn=arn or (caller if name == "GetSessionToken" else None),
+        arn=_interned(arn or (caller if name == "GetSessionToken" else None)),
         minted_at=at,
         expires_at=instant(credentials.get("expiration")),
         minted_by=f"{name} by {caller}" if caller else name,

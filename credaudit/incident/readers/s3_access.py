@@ -10,6 +10,7 @@ presigned-URL parser.
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -44,7 +45,8 @@ def read_lines(lines: Iterable[bytes], origin: str) -> Iterator[Event]:
             requester, stamp, order = fast
             slot = quiet.get(requester)
             if slot is None:
-                quiet[requester] = [1, order, order, stamp, stamp]
+                # Interned: the same ARN the session's other tables hold.
+                quiet[sys.intern(requester)] = [1, order, order, stamp, stamp]
             else:
                 slot[0] += 1
                 if order < slot[1]:
