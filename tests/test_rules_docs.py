@@ -502,9 +502,7 @@ def test_url_page_examples_trigger_their_rule(code: str, at: str, tmp_path: Path
 # -- docs/usage.md -----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "command", ["scan", "url", "serve", "fleet", "explain", "rules", "token"]
-)
+@pytest.mark.parametrize("command", ["scan", "url", "serve", "fleet", "explain", "rules", "token"])
 def test_usage_documents_every_option_of_the_commands_it_covers(command: str) -> None:
     import click
 
