@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import pickle
+
 import pytest
 
 from credaudit.incident import embedded
+from credaudit.incident.collect import Seen
+from credaudit.incident.files import walk
 from credaudit.report import incident_json
 from tests.incident.scenarios import Scenario
 from tests.incident.test_scenarios import run
@@ -25,3 +29,11 @@ def test_batches_cover_every_file_in_order() -> None:
     batches = embedded._batches(paths, sizes, 6)
     assert [p for batch in batches for p in batch] == paths
     assert batches == [["f0", "f1"], ["f2", "f3", "f4"], ["f5", "f6", "f7"], ["f8", "f9"]]
+
+
+def test_a_part_survives_pickling_whole(scenario: Scenario) -> None:
+    # The pool and Spark ship parts between processes.
+    acc = embedded.reduce_files(walk([str(scenario.root)]), embedded.Options())
+    back = pickle.loads(pickle.dumps(acc))
+    assert back == acc
+    assert all(isinstance(s, Seen) for s in back.by_key.values())
