@@ -27,6 +27,7 @@ _BATCHES_PER_WORKER = 4
 # delivery files span a 1-hour session, and the table stays as small as the sessions in use.
 SUMMARY_FILES = 24
 _M_MMAP_THRESHOLD = -3  # glibc's malloc.h
+_MMAP_THRESHOLD = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -160,23 +161,22 @@ def _batches(paths: list[str], sizes: list[int], target: int) -> list[list[str]]
 
 
 def _pin_mmap_threshold() -> None:
-    """Keep glibc serving large blocks (a decompressed file, orjson's tables) from mmap.
+    """Turn off glibc's dynamic mmap threshold for a one-process run.
 
     By default glibc raises its mmap threshold to the largest block freed so far, so after the
-    first delivery file every decompressed file and parse table comes from the heap instead,
-    between the reduction's long-lived objects, and the heap cannot shrink back: measured, 11 MB
-    of the 62 MB peak at 250,000 records (docs/performance.md).  Setting the threshold (to
-    glibc's own initial 128 KiB) turns that adjustment off, for ~0.3 s of page faults on fresh
-    mappings; a pool's workers each reduce a part and gain nothing from it, so only the
-    one-process path sets it.  Elsewhere than glibc this does nothing."""
+    first files the decompressed files, parse buffers and the reduction's growing dict tables
+    all come from one heap, interleaved, and it fragments: measured, 11 MB of the 62 MB peak at
+    250,000 records, none of it at 25,000 (docs/performance.md).  A fixed 1 MiB threshold keeps
+    the peak at 51 MB for ~0.3 s of page faults on fresh mappings (glibc's initial 128 KiB cost
+    ~0.5 s for the same memory).  A pool's workers each hold a part and gain nothing from it, so
+    only the one-process path sets it.  Elsewhere than glibc this does nothing."""
     import ctypes
 
     try:
-        libc = ctypes.CDLL(None)
-        mallopt = libc.mallopt
+        mallopt = ctypes.CDLL(None).mallopt
     except (OSError, AttributeError):
         return
-    mallopt(_M_MMAP_THRESHOLD, 128 * 1024)
+    mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD)
 
 
 def idle_cores() -> int:
