@@ -153,15 +153,17 @@ def incident(paths: tuple[str, ...], fmt: str, fail_on: str, soft_fail: bool, **
     for finding in result.findings:
         if finding.code == "CA908":
             click.echo(f"credaudit: {finding.message}", err=True)
-    click.echo(render(result, fmt), nl=False)
+    if fmt == "json":
+        from credaudit.report.incident_json import chunks
+
+        for chunk in chunks(result):
+            click.echo(chunk, nl=False)
+    else:
+        click.echo(render(result, fmt), nl=False)
     return exit_code(result.findings, fail_on, soft_fail)
 
 
 def render(result: Any, fmt: str) -> str:
-    if fmt == "json":
-        from credaudit.report.json import render as render_json
-
-        return render_json(result)
     if fmt == "markdown":
         from credaudit.report.incident_markdown import render as render_markdown
 

@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from credaudit.incident.events import Activity, Event, Session, Unreadable, Use
 
@@ -21,6 +21,7 @@ from credaudit.incident.events import Activity, Event, Session, Unreadable, Use
 # of queueing (and what the dwell finding measures when it failed).
 KEEP_DWELL = timedelta(seconds=60)
 K = TypeVar("K")
+_SEEN_TABLES = ("by_key", "by_arn", "stated")
 
 
 @dataclass(slots=True)
@@ -116,6 +117,19 @@ class Accumulator:
         # A session (not a long-term key): one with a creation date, or an ASIA key id.
         if key not in self.observed and (creation is not None or (arn and key.startswith("ASIA"))):
             self.observed[key] = (arn, creation)
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Parts cross process boundaries (the pool, Spark): the Seen tables as plain tuples
+        # pickle in C, not through a slotted dataclass's Python-level state per entry.
+        state = dict(self.__dict__)
+        for name in _SEEN_TABLES:
+            state[name] = {k: (s.count, s.first, s.last) for k, s in state[name].items()}
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        for name in _SEEN_TABLES:
+            state[name] = {k: Seen(*v) for k, v in state[name].items()}
+        self.__dict__.update(state)
 
     def merge(self, other: Accumulator) -> Accumulator:
         for session in other.minted.values():

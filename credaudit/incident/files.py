@@ -122,8 +122,10 @@ def read_data(
     data: bytes,
     kind: str | None = None,
     fields: Mapping[str, tuple[str, ...]] | None = None,
+    calls: cloudtrail.Calls | None = None,
 ) -> Iterator[Event]:
-    """Every event of one file's (decompressed) content, wherever it was read from."""
+    """Every event of one file's (decompressed) content, wherever it was read from; a
+    CloudTrail file's successful calls go into ``calls`` when given (``read_document``)."""
     if not data:
         return
     found = kind or detect(data[:_SNIFF])
@@ -131,7 +133,7 @@ def read_data(
         yield Unreadable(path, "not a log credaudit reads (CloudTrail, S3 access, SDK debug, app)")
         return
     if found == "cloudtrail":
-        yield from cloudtrail.read_document(data, path)
+        yield from cloudtrail.read_document(data, path, calls)
         return
     if found == "app" and data.lstrip().startswith(b"{") and _whole_document(data):
         yield Unreadable(path, "a JSON document without CloudTrail records, not a log")

@@ -20,9 +20,8 @@ from typing import Any
 
 from credaudit.errors import InputError
 from credaudit.incident.collect import Accumulator
-from credaudit.incident.embedded import Options, reduce_files, windowed
-from credaudit.incident.events import Unreadable
-from credaudit.incident.files import decompress, read_data
+from credaudit.incident.embedded import Options, reduce_contents, reduce_files
+from credaudit.incident.files import decompress
 
 REMOTE = ("s3a://", "s3://", "hdfs://", "gs://", "abfs://")
 
@@ -42,18 +41,7 @@ def _session(master: str) -> Any:
 
 
 def _reduce_blobs(blobs: Iterable[tuple[str, bytes]], options: Options) -> Accumulator:
-    acc = Accumulator()
-    for path, raw in blobs:
-        acc.files += 1
-        data, problem = decompress(raw)
-        if problem is not None:
-            acc.add(Unreadable(path, problem))
-        acc.add_all(
-            windowed(
-                read_data(path, data, options.kind, options.fields), options.since, options.until
-            )
-        )
-    return acc
+    return reduce_contents(((path, *decompress(raw)) for path, raw in blobs), options)
 
 
 def run(files: list[str], options: Options, master: str = "local[*]") -> Accumulator:

@@ -92,6 +92,25 @@ def human(text: str) -> datetime | None:
 
 def s3_time(text: str) -> datetime | None:
     """``06/Feb/2019:00:00:38 +0000`` (the brackets already stripped)."""
+    month = _MONTHS.get(text[3:6].lower()) if len(text) == 26 else None
+    if (
+        month is not None
+        and text[2] == text[6] == "/"
+        and text[11] == text[14] == text[17] == ":"
+        and text[20] == " "
+        and text[21] in "+-"
+    ):
+        # The one shape S3 writes: rearranged for the C ISO parser, no regex.
+        iso = f"{text[7:11]}-{month:02d}-{text[:2]}T{text[12:20]}{text[21:24]}:{text[24:]}"
+        try:
+            return datetime.fromisoformat(iso).astimezone(UTC)
+        except ValueError:
+            pass
+    return s3_time_by_pattern(text)
+
+
+def s3_time_by_pattern(text: str) -> datetime | None:
+    """The general parse (any digits the pattern takes), for what the fast path declines."""
     m = _S3.fullmatch(text)
     if m is None:
         return None

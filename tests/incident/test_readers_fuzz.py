@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from credaudit.incident import times
 from credaudit.incident.events import Activity, Session, Unreadable, Use
 from credaudit.incident.files import decompress, detect, read_data
 from credaudit.incident.readers import app, cloudtrail, s3_access, sdk_debug
@@ -241,3 +242,18 @@ def test_boto3_stream_logger_format() -> None:
         "GetObject",
     )
     assert use.signed_at is not None and use.at.isoformat().startswith("2026-04-15T10:02:00")
+
+
+@given(
+    st.text(alphabet="0123456789/:+- JanFebDecapr٠x", min_size=20, max_size=28)
+    | st.builds(
+        lambda d, m, y, t, z: f"{d:02d}/{m}/{y:04d}:{t} {z}",
+        st.integers(0, 40),
+        st.sampled_from(["Jan", "feb", "Xyz", "Dec"]),
+        st.integers(0, 9999),
+        st.from_regex(r"\d\d:\d\d:\d\d", fullmatch=True),
+        st.from_regex(r"[+-]\d{4}", fullmatch=True),
+    )
+)
+def test_s3_time_fast_path_agrees_with_the_pattern(text: str) -> None:
+    assert times.s3_time(text) == times.s3_time_by_pattern(text)

@@ -55,13 +55,14 @@ def read_lines(
     lines: Iterable[bytes], origin: str, fields: Mapping[str, tuple[str, ...]] | None = None
 ) -> Iterator[Event]:
     names = fields or FIELDS
+    aliases = _aliases(names)
     quiet: dict[tuple[Any, ...], list[Any]] = {}
     for number, raw in enumerate(lines, 1):
         text = raw.decode("utf-8", "replace").strip()
         if not text:
             continue
-        where = f"{origin}:{number}"
         if text.startswith("{"):
+            where = f"{origin}:{number}"
             try:
                 obj = orjson.loads(text)
             except orjson.JSONDecodeError:
@@ -73,9 +74,11 @@ def read_lines(
             values: dict[str, Any] = obj
             leading = None
         else:
-            values, leading = _pairs(text)
-            if _quiet(values, leading, names, quiet):
+            values = _pairs(text)
+            if _quiet(_canonical(values, aliases), text, quiet):
                 continue
+            leading = _leading(text)
+            where = f"{origin}:{number}"
         event = _use(values, leading, names, where)
         if event is not None:
             yield event
@@ -98,35 +101,50 @@ def read_lines(
         )
 
 
-def _quiet(
-    values: Mapping[str, Any],
-    leading: str | None,
-    names: Mapping[str, tuple[str, ...]],
-    quiet: dict[tuple[Any, ...], list[Any]],
-) -> bool:
+def _aliases(names: Mapping[str, tuple[str, ...]]) -> dict[str, list[tuple[str, int]]]:
+    """Each key a line may hold -> the names it stands for, with its rank among their keys."""
+    aliases: dict[str, list[tuple[str, int]]] = {}
+    for name, keys in names.items():
+        for rank, key in enumerate(keys):
+            aliases.setdefault(key, []).append((name, rank))
+    return aliases
+
+
+def _canonical(
+    values: Mapping[str, str], aliases: Mapping[str, list[tuple[str, int]]]
+) -> dict[str, str]:
+    """The line's value of each name, as ``_get`` would choose it (the first of its keys with a
+    value), in one pass over the line's few pairs instead of a look-up per key per name."""
+    found: dict[str, str] = {}
+    ranks: dict[str, int] = {}
+    for key, value in values.items():
+        hits = aliases.get(key)
+        if hits is None or value in ("", "-"):
+            continue
+        for name, rank in hits:
+            if name not in ranks or rank < ranks[name]:
+                found[name] = value
+                ranks[name] = rank
+    return found
+
+
+def _quiet(found: Mapping[str, str], text: str, quiet: dict[tuple[Any, ...], list[Any]]) -> bool:
     """Summarise a plain successful request line (as CloudTrail's are): no error, ISO ``…Z``
     instants (which sort as text).  Anything else goes through ``_use``."""
-    if any(_get(values, names, n) is not None for n in ("error", "signedAt", "url")):
+    if "error" in found or "signedAt" in found or "url" in found:
         return False
-    at = _get(values, names, "requestSentAt") or _get(values, names, "time") or leading
-    expiry = _get(values, names, "credentialExpiration")
-    key = _get(values, names, "accessKeyId")
+    expiry = found.get("credentialExpiration")
+    key = found.get("accessKeyId")
     if expiry is None and key is None:
         return False
+    at = found.get("requestSentAt") or found.get("time") or _leading(text)
     # Shape only (sortable ISO ``…Z``); the few distinct values are parsed once per group.
     for stamp in (at, expiry):
-        if stamp is not None and not (
-            type(stamp) is str and len(stamp) == 20 and stamp[19] == "Z" and stamp[10] == "T"
-        ):
+        if stamp is not None and not (len(stamp) == 20 and stamp[19] == "Z" and stamp[10] == "T"):
             return False
     if at is None:
         return False
-    group = (
-        _text(_get(values, names, "worker")),
-        expiry,
-        _text(key),
-        _text(_get(values, names, "principal")),
-    )
+    group = (found.get("worker"), expiry, key, found.get("principal"))
     slot = quiet.get(group)
     if slot is None:
         quiet[group] = [1, at, at]
@@ -139,19 +157,25 @@ def _quiet(
     return True
 
 
-def _pairs(text: str) -> tuple[dict[str, Any], str | None]:
-    """key=value pairs and the leading time; plain splits when nothing is quoted (the common
-    line), the regex otherwise."""
+def _pairs(text: str) -> dict[str, str]:
+    """key=value pairs; plain splits when nothing is quoted (the common line), the regex
+    otherwise."""
     if '"' in text:
-        values: dict[str, Any] = {k: _unquote(v) for k, v in _PAIR.findall(text)}
-    else:
-        values = {}
-        for part in text.split():
-            name, sep, value = part.partition("=")
-            if sep and name and (name[0].isalpha() or name[0] in "_@"):
-                values[name] = value
-    lead = _LEADING_TIME.match(text + " ") if text[:1].isdigit() or text[:1] == "[" else None
-    return values, (lead.group(1).replace(",", ".") if lead else None)
+        return {k: _unquote(v) for k, v in _PAIR.findall(text)}
+    values = {}
+    for part in text.split():
+        name, sep, value = part.partition("=")
+        if sep and name and (name[0].isalpha() or name[0] in "_@"):
+            values[name] = value
+    return values
+
+
+def _leading(text: str) -> str | None:
+    """The line's leading time, if it starts with one."""
+    if not (text[:1].isdigit() or text[:1] == "["):
+        return None
+    lead = _LEADING_TIME.match(text + " ")
+    return lead.group(1).replace(",", ".") if lead else None
 
 
 def _unquote(value: str) -> str:

@@ -8,6 +8,7 @@ failures are few.  The session token in ``responseElements`` is never read into 
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
@@ -30,28 +31,50 @@ MINTING = frozenset(
 )
 
 
-def read_document(data: bytes, origin: str) -> Iterator[Event]:
-    """A whole file: a delivery document, a single record, a JSON array, or JSON lines."""
+# Successful calls per credential (access key id, else ARN): [count, first eventTime, last
+# eventTime, access key id, ARN, session creation date, the file of the first call] — the few
+# values the reduction needs, not the record's userIdentity, which would keep its whole parsed
+# tree alive.
+Calls = dict[str, list[Any]]
+
+
+_MINTING_NAME = {name: name for name in MINTING}
+
+
+def read_document(data: bytes, origin: str, calls: Calls | None = None) -> Iterator[Event]:
+    """A whole file: a delivery document, a single record, a JSON array, or JSON lines.
+
+    Successful calls go into ``calls`` when the caller keeps one across files (and turns it
+    into events with ``summarised`` at the end): a session lives across a dozen delivery
+    files, so one summary per credential per batch instead of per file.  Without it, this
+    file's summaries end its events."""
+    own: Calls = {} if calls is None else calls
     try:
         doc = orjson.loads(data)
     except orjson.JSONDecodeError:
-        yield from read_lines(data.splitlines(), origin)
-        return
+        yield from read_lines(data.splitlines(), origin, own)
+    else:
+        yield from _document(doc, origin, own)
+    if calls is None:
+        yield from summarised(own)
+
+
+def _document(doc: Any, origin: str, calls: Calls) -> Iterator[Event]:
     if isinstance(doc, dict) and "Records" in doc:
         records = doc["Records"]
         if not isinstance(records, list):
             yield Unreadable(origin, "Records is not a list")
             return
-        yield from _records(records, origin, "#Records[{}]")
+        yield from _records(records, origin, "#Records[{}]", calls)
     elif isinstance(doc, dict) and isinstance(doc.get("Events"), list):
-        yield from _lookup_events(doc["Events"], origin)
+        yield from _lookup_events(doc["Events"], origin, calls)
     elif isinstance(doc, list):
-        yield from _records(doc, origin, "#[{}]")
+        yield from _records(doc, origin, "#[{}]", calls)
     else:
-        yield from _records([doc], origin, "")
+        yield from _records([doc], origin, "", calls)
 
 
-def _lookup_events(events: list[Any], origin: str) -> Iterator[Event]:
+def _lookup_events(events: list[Any], origin: str, calls: Calls) -> Iterator[Event]:
     """``aws cloudtrail lookup-events`` output: each record is a JSON string in
     ``Events[].CloudTrailEvent``."""
     records: list[Any] = []
@@ -64,11 +87,13 @@ def _lookup_events(events: list[Any], origin: str) -> Iterator[Event]:
         if records[-1] is None:
             yield Unreadable(f"{origin}#Events[{index}]", "no readable CloudTrailEvent")
             records.pop()
-    yield from _records(records, origin, "#Events[{}]")
+    yield from _records(records, origin, "#Events[{}]", calls)
 
 
-def read_lines(lines: Iterable[bytes], origin: str) -> Iterator[Event]:
-    """One record per line (CloudTrail Lake and lookup-events exports)."""
+def read_lines(lines: Iterable[bytes], origin: str, calls: Calls | None = None) -> Iterator[Event]:
+    """One record per line (CloudTrail Lake and lookup-events exports); ``calls`` as in
+    ``read_document``."""
+    own: Calls = {} if calls is None else calls
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
@@ -77,16 +102,18 @@ def read_lines(lines: Iterable[bytes], origin: str) -> Iterator[Event]:
         except orjson.JSONDecodeError as exc:
             yield Unreadable(f"{origin}:{number}", f"not JSON ({str(exc).split(':')[0]})")
             continue
-        yield from _records([rec], f"{origin}:{number}", "")
+        yield from _records([rec], f"{origin}:{number}", "", own)
+    if calls is None:
+        yield from summarised(own)
 
 
-def _records(records: list[Any], origin: str, suffix: str) -> Iterator[Event]:
+def _records(records: list[Any], origin: str, suffix: str, calls: Calls) -> Iterator[Event]:
     """Failures and mintings record by record; successful calls summarised per credential.
 
     The fast path handles the common record (ISO ``...Z`` eventTime, no error, not a minting)
     with a few dict lookups and string comparisons (ISO instants of one shape sort as text),
-    parsing two instants per credential per file instead of one per record."""
-    activity: dict[str, list[Any]] = {}
+    parsing two instants per credential instead of one per record."""
+    activity = calls
     for index, rec in enumerate(records):
         if type(rec) is dict:
             t = rec.get("eventTime")
@@ -104,7 +131,7 @@ def _records(records: list[Any], origin: str, suffix: str) -> Iterator[Event]:
                 if type(name) is str and name:
                     slot = activity.get(name)
                     if slot is None:
-                        activity[name] = [1, t, t, identity]
+                        activity[name] = _slot(t, identity, origin)
                     else:
                         slot[0] += 1
                         if t < slot[1]:
@@ -120,24 +147,43 @@ def _records(records: list[Any], origin: str, suffix: str) -> Iterator[Event]:
             yield from record(rec, where)
         except (TypeError, AttributeError, ValueError) as exc:
             yield Unreadable(where, f"unexpected record shape ({type(exc).__name__})")
-    for count, first, last, identity in activity.values():
-        yield _activity(origin, count, first, last, identity)
 
 
-def _activity(origin: str, count: int, first: str, last: str, identity: dict[str, Any]) -> Event:
-    start, end = instant(first), instant(last)
-    if start is None or end is None:
-        return Unreadable(origin, f"{count} record(s) with an unreadable eventTime")
-    return Activity(
-        source="cloudtrail",
-        origin=origin,
-        key=_str(identity.get("accessKeyId")),
-        arn=_str(identity.get("arn")),
-        count=count,
-        first=start,
-        last=end,
-        creation=_creation(identity),
-    )
+def _interned(value: str | None) -> str | None:
+    return None if value is None else sys.intern(value)
+
+
+def _slot(at: str, identity: dict[str, Any], origin: str) -> list[Any]:
+    # Interned (as the minted session's are): the reduction keeps these per session in
+    # several tables, one copy each.
+    return [
+        1,
+        at,
+        at,
+        _interned(_str(identity.get("accessKeyId"))),
+        _interned(_str(identity.get("arn"))),
+        _creation(identity),
+        origin,
+    ]
+
+
+def summarised(calls: Calls) -> Iterator[Event]:
+    """One Activity per credential of the successful calls gathered by ``read_document``."""
+    for count, first, last, key, arn, creation, origin in calls.values():
+        start, end = instant(first), instant(last)
+        if start is None or end is None:
+            yield Unreadable(origin, f"{count} record(s) with an unreadable eventTime")
+            continue
+        yield Activity(
+            source="cloudtrail",
+            origin=origin,
+            key=key,
+            arn=arn,
+            count=count,
+            first=start,
+            last=end,
+            creation=creation,
+        )
 
 
 def _creation(identity: dict[str, Any]) -> datetime | None:
@@ -209,11 +255,12 @@ def _minted(
         federated = response.get("federatedUser")
         arn = _str(federated.get("arn")) if isinstance(federated, dict) else None
     principal = _str(request.get("roleArn")) or (caller if name == "GetSessionToken" else arn)
+    name = _MINTING_NAME[name]  # the one copy, not the record's
     return Session(
-        key=_str(credentials.get("accessKeyId")),
-        principal=principal or caller or "unknown",
+        key=_interned(_str(credentials.get("accessKeyId"))),
+        principal=sys.intern(principal or caller or "unknown"),
         origin=origin,
-        arn=arn or (caller if name == "GetSessionToken" else None),
+        arn=_interned(arn or (caller if name == "GetSessionToken" else None)),
         minted_at=at,
         expires_at=instant(credentials.get("expiration")),
         minted_by=f"{name} by {caller}" if caller else name,

@@ -10,6 +10,7 @@ presigned-URL parser.
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -37,14 +38,15 @@ def read_lines(lines: Iterable[bytes], origin: str) -> Iterator[Event]:
     quiet: dict[str, list[Any]] = {}
     for number, raw in enumerate(lines, 1):
         text = raw.decode("utf-8", "replace").rstrip("\r\n")
-        if not text.strip():
+        if not text or text.isspace():
             continue
         fast = _success(text)
         if fast is not None:
             requester, stamp, order = fast
             slot = quiet.get(requester)
             if slot is None:
-                quiet[requester] = [1, order, order, stamp, stamp]
+                # Interned: the same ARN the session's other tables hold.
+                quiet[sys.intern(requester)] = [1, order, order, stamp, stamp]
             else:
                 slot[0] += 1
                 if order < slot[1]:
@@ -56,7 +58,7 @@ def read_lines(lines: Iterable[bytes], origin: str) -> Iterator[Event]:
         if event is not None:
             yield event
     for requester, (count, _first, _last, first, last) in quiet.items():
-        start, end = s3_time(first), s3_time(last)
+        start, end = s3_time(first + " +0000"), s3_time(last + " +0000")
         if start is None or end is None:
             yield Unreadable(origin, f"{count} line(s) with an unreadable time field")
             continue
@@ -75,7 +77,8 @@ _MONTH_ORDER = {
 
 
 def _success(text: str) -> tuple[str, str, str] | None:
-    """(requester, time, sortable time) of a plain successful line; None sends it to the regex."""
+    """(requester, time without its ``+0000``, sortable time) of a plain successful line; None
+    sends it to the regex."""
     parts = text.split(" ", 9)
     if len(parts) < 10 or parts[3] != "+0000]" or not parts[2].startswith("["):
         return None
@@ -93,7 +96,7 @@ def _success(text: str) -> tuple[str, str, str] | None:
     month = _MONTH_ORDER.get(stamp[3:6])
     if month is None or len(stamp) != 20:
         return None
-    return parts[5], f"{stamp} +0000", stamp[7:11] + month + stamp[0:2] + stamp[12:20]
+    return parts[5], stamp, stamp[7:11] + month + stamp[0:2] + stamp[12:20]
 
 
 def line(text: str, where: str) -> Event | None:
