@@ -21,10 +21,27 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
 
+PARALLEL_FROM = 4 * 1024 * 1024  # below this, starting workers costs more than they save
 RANGE = 1024 * 1024  # bytes per task (about 1,500 tokens or 700 URLs): few round trips
 _READ = 64 * 1024
 
 _worker: dict[str, Any] = {}
+
+
+def idle_cores(limit: int = 4) -> int:
+    """Workers worth starting: the cores the load average leaves idle, counting a core that
+    is at least a quarter idle, up to ``limit`` (like ``make -l``).
+
+    Measured here: a second worker on a core that other work holds ran each worker 2.5x
+    slower and the whole run slower than one process (docs/performance.md); a worker on a
+    partly busy core still adds its share, but below a quarter the pipe to it costs more than
+    it brings.  On 2 cores, load below 0.75 gives 2 workers and 0.75 or more gives 1."""
+    cores = os.cpu_count() or 1
+    try:
+        idle = cores - os.getloadavg()[0]
+    except OSError:  # no load average on this platform: trust the cores
+        idle = cores
+    return max(1, min(int(idle + 0.75), cores, limit))
 
 
 def _start(render: Any) -> None:

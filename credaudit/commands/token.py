@@ -220,13 +220,9 @@ class _FromFile:
 
     def regular(self) -> bool:
         """A regular file (not a pipe or terminal): workers can read ranges of it."""
-        import stat
+        from credaudit.commands.jsonl_output import regular_file
 
-        assert self.handle is not None
-        try:
-            return stat.S_ISREG(os.fstat(self.handle.fileno()).st_mode)
-        except (OSError, ValueError):
-            return False
+        return regular_file(self.handle)
 
     def read(self) -> Iterator[Any]:
         from credaudit.presign import read_lines
@@ -421,7 +417,7 @@ def _stream_jsonl(
     A large ``--from`` file is judged on several cores (``--jobs``, as ``credaudit url``
     does), the output still in input order; not with ``--introspect``, whose calls go out one
     by one from one client."""
-    from credaudit.commands.url import _auto_jobs, _write_jsonl
+    from credaudit.commands.jsonl_output import auto_jobs, write_jsonl
 
     failing = frozenset(s for s in Severity if s.at_least(threshold))
 
@@ -441,7 +437,7 @@ def _stream_jsonl(
         with _FromFile(source, inputs) as from_file:
             if from_file.handle is None:
                 return
-            jobs = opts.get("jobs") or _auto_jobs(from_file.handle)
+            jobs = opts.get("jobs") or auto_jobs(from_file.handle)
             if jobs > 1 and ctx.introspect is None and from_file.regular():
                 from credaudit.parallel import render_file_parallel
 
@@ -455,7 +451,7 @@ def _stream_jsonl(
                     _lines_of(from_file.read(), from_file.name, from_file.issued_at), ctx, failing
                 )
 
-    return _write_jsonl(lines())
+    return write_jsonl(lines())
 
 
 def _lines_of(raw: Iterator[Any], name: str, issued_at: datetime | None, start: int = 1) -> Any:

@@ -9,8 +9,6 @@ memory stays flat.  ``table`` and ``json`` need every row before printing, so th
 from __future__ import annotations
 
 import hashlib
-import os
-import stat
 import sys
 from collections import Counter
 from collections.abc import Iterator
@@ -19,6 +17,7 @@ from typing import Any, BinaryIO
 
 import click
 
+from credaudit.commands.jsonl_output import auto_jobs, regular_file, write_jsonl
 from credaudit.commands.options import (
     budget_options,
     build_budget,
@@ -217,7 +216,7 @@ def url(
     try:
         if fmt == "jsonl":
             failing = {s for s in Severity if s.at_least(threshold)}
-            jobs = (opts.get("jobs") or _auto_jobs(handle)) if _regular(handle) else 1
+            jobs = (opts.get("jobs") or auto_jobs(handle)) if regular_file(handle) else 1
             if jobs > 1 and handle is not None:
                 from credaudit.presign.parallel import render_file_parallel
 
@@ -226,7 +225,7 @@ def url(
                 )
             else:
                 rendered = render_jsonl(lines, failing=failing, **inputs)
-            failed = _write_jsonl(rendered)
+            failed = write_jsonl(rendered)
             return 0 if soft_fail or not failed else 1
         collected = list(inspect_stream(lines, **inputs))
     finally:
@@ -247,88 +246,6 @@ def url(
 
         click.echo(render_report(report, fmt), nl=False)
     return exit_code(report.findings, fail_on, soft_fail)
-
-
-# Bytes per write: few write calls, and a pipe reader still sees results soon; a terminal
-# gets every line as it is ready.
-_BATCH = 64 * 1024
-_PARALLEL_FROM = 4 * 1024 * 1024  # below this, starting workers costs more than it saves
-
-
-def _regular(handle: BinaryIO | None) -> bool:
-    """Workers read their own byte ranges, so only a regular file can be split."""
-    if handle is None or handle is sys.stdin.buffer:
-        return False
-    try:
-        return stat.S_ISREG(os.fstat(handle.fileno()).st_mode)
-    except (OSError, ValueError):
-        return False
-
-
-def _auto_jobs(handle: BinaryIO | None) -> int:
-    """Workers for a large regular file: the cores the load average leaves idle, counting a
-    core that is at least a quarter idle, up to 4.
-
-    On 2 cores, load below 0.75 gives 2 workers (one core free, and most of the other) and
-    load 0.75 or more gives 1.  A worker on a partly busy core still adds its share, but
-    below a quarter the pipe to it costs more than it brings.  Small files and pipes stay in
-    one process: starting workers costs more than a few MiB, and a pipe must stream."""
-    if not _regular(handle) or handle is None:
-        return 1
-    if os.fstat(handle.fileno()).st_size < _PARALLEL_FROM:
-        return 1
-    cores = os.cpu_count() or 1
-    idle = cores - os.getloadavg()[0]
-    return max(1, min(int(idle + 0.75), cores, 4))
-
-
-def _write_jsonl(rendered: Iterator[tuple[bytes, bool]]) -> bool:
-    """Write the UTF-8 lines (or newline-joined runs of lines) in batches; True when any
-    line had a failing finding.
-
-    Straight to the binary buffer when stdout is UTF-8 (no re-encoding of ~2 KB a line),
-    through the text layer otherwise."""
-    failed = False
-    out = sys.stdout
-    binary = getattr(out, "buffer", None)
-    encoding = (getattr(out, "encoding", None) or "").lower().replace("-", "")
-    isatty = getattr(out, "isatty", None)
-    size = 1 if isatty is not None and isatty() else _BATCH
-    if binary is None or encoding != "utf8":
-        text_write = out.write
-
-        def write(data: bytes) -> object:
-            return text_write(data.decode("utf-8", "surrogateescape"))
-
-    else:
-        out.flush()
-
-        def write(data: bytes) -> object:
-            written = binary.write(data)
-            if size == 1:
-                binary.flush()
-            return written
-
-    batch: list[bytes] = []
-    append = batch.append
-    pending = 0
-    for line, failing in rendered:
-        append(line)
-        pending += len(line)
-        if failing:
-            failed = True
-        if pending >= size:
-            append(b"")
-            write(b"\n".join(batch))
-            batch.clear()
-            pending = 0
-    if batch:
-        append(b"")
-        write(b"\n".join(batch))
-    if binary is not None:
-        binary.flush()
-    out.flush()
-    return failed
 
 
 def build_report(results: list[Any], target: Target, budget: Any, fail_on: str) -> Any:

@@ -20,6 +20,7 @@ from credaudit.incident.collect import Accumulator
 from credaudit.incident.events import Activity, Event, Session, Unreadable, Use
 from credaudit.incident.files import load, read_data
 from credaudit.incident.readers.cloudtrail import Calls, summarised
+from credaudit.parallel import idle_cores
 
 POOL_MIN_BYTES = 16 * 1024 * 1024
 _BATCHES_PER_WORKER = 4
@@ -177,18 +178,6 @@ def _pin_mmap_threshold() -> None:
     except (OSError, AttributeError):
         return
     mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD)
-
-
-def idle_cores() -> int:
-    """Cores not already busy (like ``make -l``): measured here, a second worker on a machine
-    whose cores are taken by other work ran each worker 2.5x slower and the whole run slower
-    than one process (docs/performance.md)."""
-    cores = os.cpu_count() or 1
-    try:
-        busy = os.getloadavg()[0]
-    except OSError:
-        return cores
-    return max(1, min(cores, round(cores - busy + 0.5)))
 
 
 def _sizes(paths: list[str]) -> list[int]:

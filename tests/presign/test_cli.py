@@ -243,7 +243,7 @@ def test_jobs_gives_the_same_lines_in_order(env: dict[str, str], tmp_path: Path)
 def test_auto_jobs_only_for_a_large_regular_file_on_idle_cores(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from credaudit.commands import url as url_command
+    from credaudit.commands.jsonl_output import auto_jobs
 
     big = tmp_path / "big.txt"
     with big.open("wb") as handle:
@@ -253,8 +253,8 @@ def test_auto_jobs_only_for_a_large_regular_file_on_idle_cores(
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
     monkeypatch.setattr(os, "getloadavg", lambda: (0.1, 0.0, 0.0))
     with big.open("rb") as b, small.open("rb") as s:
-        assert url_command._auto_jobs(b) == 2
-        assert url_command._auto_jobs(s) == 1
-        assert url_command._auto_jobs(None) == 1
+        assert auto_jobs(b) == 2
+        assert auto_jobs(s) == 1
+        assert auto_jobs(None) == 1
         monkeypatch.setattr(os, "getloadavg", lambda: (1.5, 0.0, 0.0))
-        assert url_command._auto_jobs(b) == 1
+        assert auto_jobs(b) == 1
