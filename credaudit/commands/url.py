@@ -151,8 +151,8 @@ def _open_source(source: str) -> BinaryIO:
     "--jobs",
     type=click.IntRange(min=1),
     metavar="N",
-    help="Processes for --from FILE --format jsonl on a regular file (default for files "
-    "over 4 MiB: this one's core plus the idle ones by load average, up to 4).",
+    help="Processes for --from FILE --format jsonl on a regular file (default: the idle "
+    "cores, up to 4, for files over 4 MiB).",
 )
 def url(
     urls: tuple[str, ...],
