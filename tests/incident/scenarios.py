@@ -185,6 +185,36 @@ class Writer:
             },
         )
 
+    def failed_call(
+        self,
+        when: datetime,
+        identity: dict[str, Any],
+        code: str,
+        message: str,
+        name: str = "DescribeInstances",
+    ) -> None:
+        """A call CloudTrail logged with its errorCode and errorMessage."""
+        self._add(
+            when,
+            {
+                "eventVersion": "1.11",
+                "userIdentity": {"accountId": ACCOUNT, **identity},
+                "eventTime": iso(when),
+                "eventSource": "ec2.amazonaws.com",
+                "eventName": name,
+                "awsRegion": "us-east-1",
+                "sourceIPAddress": "192.0.2.30",
+                "errorCode": code,
+                "errorMessage": message,
+                "requestParameters": None,
+                "responseElements": None,
+                "requestID": self._id(),
+                "eventID": self._id(),
+                "eventType": "AwsApiCall",
+                "recipientAccountId": ACCOUNT,
+            },
+        )
+
     def _add(self, when: datetime, record: dict[str, Any]) -> None:
         slot = when.replace(minute=(when.minute // 5) * 5, second=0)
         self.records.setdefault(slot, []).append(record)
@@ -550,20 +580,26 @@ def wrong_source(root: Path) -> Scenario:
             message="The security token included in the request is invalid.",
         )
     w.s3_line(at("16:15:00"), "-", "REST.GET.OBJECT", "bills/1.csv", 403, "InvalidAccessKeyId")
+    w.failed_call(
+        at("16:20:00"),
+        {"type": "IAMUser", "accessKeyId": stale},
+        "SignatureDoesNotMatch",
+        "The request signature we calculated does not match the signature you provided.",
+    )
     w.write()
     return Scenario(
         "wrong-source",
         root,
         "wrong-source",
         sessions=1,
-        failures=4,
+        failures=5,
         findings=[
             Expected(
                 "CA906",
                 "AKIA…0042",
                 {
-                    "failures": 3,
-                    "codes": "InvalidClientTokenId",
+                    "failures": 4,
+                    "codes": "InvalidClientTokenId,SignatureDoesNotMatch",
                     "valid_sessions": 1,
                     "first_failure_at": "2026-04-15T16:10:00Z",
                 },
@@ -643,13 +679,35 @@ def clock_skew(root: Path) -> Scenario:
         error="RequestTimeTooSkewed",
         message="The difference between the request time and the current time is too large.",
     )
+    # A second host 20 min slow, seen by CloudTrail: one message with both instants, one without.
+    k2 = key(52)
+    w.assume_role(at("17:05:00"), "exporter", "exporter-1", k2)
+    exporter = {
+        "type": "AssumedRole",
+        "arn": assumed_arn("exporter", "exporter-1"),
+        "accessKeyId": k2,
+    }
+    w.failed_call(
+        at("17:30:00"),
+        exporter,
+        "SignatureDoesNotMatch",
+        "Signature expired: 20260415T171000Z is now earlier than 20260415T172500Z "
+        "(20260415T173000Z - 5 min.)",
+    )
+    w.failed_call(
+        at("17:31:00"),
+        exporter,
+        "RequestExpired",
+        "Request has expired.",
+        name="DescribeVolumes",
+    )
     w.write()
     return Scenario(
         "clock-skew",
         root,
         "clock-skew",
-        sessions=1,
-        failures=2,
+        sessions=2,
+        failures=4,
         findings=[
             Expected(
                 "CA907",
@@ -667,6 +725,15 @@ def clock_skew(root: Path) -> Scenario:
                     "failures": 1,
                     "skew_seconds": 1200,
                     "codes": "RequestTimeTooSkewed",
+                },
+            ),
+            Expected(
+                "CA907",
+                "s2 (ASIA…0052)",
+                {
+                    "failures": 2,
+                    "skew_seconds": 1200,
+                    "codes": "RequestExpired,SignatureDoesNotMatch",
                 },
             ),
         ],

@@ -25,7 +25,14 @@ from credaudit.model import Severity, format_instant
 from tests.incident.scenarios import SCENARIOS
 
 # The scenarios whose evidence is in CloudTrail and S3 access logs (what Athena tables hold).
-SQL_SCENARIOS = ["hard-expiry", "refresh-gap", "presigned-url", "corrupt"]
+SQL_SCENARIOS = [
+    "hard-expiry",
+    "refresh-gap",
+    "presigned-url",
+    "corrupt",
+    "wrong-source",
+    "clock-skew",
+]
 
 
 def _files(root: Path) -> tuple[list[Path], list[Path]]:
@@ -45,6 +52,7 @@ def _records(trail: list[Path]) -> list[dict[str, Any]]:
                     "eventname": rec["eventName"],
                     "eventsource": rec["eventSource"],
                     "errorcode": rec.get("errorCode"),
+                    "errormessage": rec.get("errorMessage"),
                     "requestid": rec.get("requestID"),
                     "useridentity": {
                         "type": ident.get("type"),
@@ -69,7 +77,7 @@ def _duckdb(root: Path) -> Any:
     con = duckdb.connect()
     con.execute(
         "CREATE TABLE cloudtrail_logs (eventtime VARCHAR, eventname VARCHAR, eventsource VARCHAR,"
-        " errorcode VARCHAR, requestid VARCHAR, useridentity STRUCT(type VARCHAR, arn VARCHAR,"
+        " errorcode VARCHAR, errormessage VARCHAR, requestid VARCHAR, useridentity STRUCT(type VARCHAR, arn VARCHAR,"
         " accesskeyid VARCHAR), requestparameters VARCHAR, responseelements VARCHAR)"
     )
     cols = [
@@ -77,6 +85,7 @@ def _duckdb(root: Path) -> Any:
         "eventname",
         "eventsource",
         "errorcode",
+        "errormessage",
         "requestid",
         "useridentity",
         "requestparameters",
@@ -133,6 +142,7 @@ def _expected(root: Path) -> list[tuple[Any, ...]]:
                     None,
                     None,
                     None,
+                    None,
                 )
             )
             continue
@@ -151,6 +161,7 @@ def _expected(root: Path) -> list[tuple[Any, ...]]:
                     None,
                     None,
                     None,
+                    None,
                 )
             )
         elif f.code == "CA902":
@@ -163,6 +174,7 @@ def _expected(root: Path) -> list[tuple[Any, ...]]:
                     d["seconds"],
                     d["first_failure_at"],
                     d["last_retry_at"],
+                    None,
                     None,
                     None,
                     None,
@@ -181,6 +193,24 @@ def _expected(root: Path) -> list[tuple[Any, ...]]:
                     d["url_ttl_seconds"],
                     d["session_remaining_seconds"],
                     d["failed_after_signing_seconds"],
+                    None,
+                )
+            )
+        elif f.code in ("CA906", "CA907"):
+            # A session's key, else the key or requester the embedded engine names.
+            rows.append(
+                (
+                    f.code,
+                    key or f.subject,
+                    d["failures"],
+                    d.get("valid_sessions"),
+                    d.get("skew_seconds"),
+                    d.get("first_failure_at"),
+                    None,
+                    None,
+                    None,
+                    None,
+                    d["codes"],
                 )
             )
     return sorted(rows, key=str)
@@ -193,13 +223,18 @@ def _normalise(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
         return int(v) if isinstance(v, float | int) and not isinstance(v, bool) else v
 
     out = []
-    for code, _principal, key, n, requests, seconds, first, last, ttl, rem, after in rows:
-        first_at = None if code == "CA905" else t(first)
+    for code, principal, key, n, requests, seconds, first, last, ttl, rem, after, codes in rows:
+        who = mask_key(key)
+        if code in ("CA906", "CA907"):
+            who = (
+                who or principal or ("unknown credential" if code == "CA906" else "unknown session")
+            )
+        first_at = None if code in ("CA905", "CA907") else t(first)
         last_at = None if code == "CA905" else t(last)
         out.append(
             (
                 code,
-                mask_key(key),
+                who,
                 t(n),
                 t(requests),
                 t(seconds),
@@ -208,6 +243,7 @@ def _normalise(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
                 t(ttl),
                 t(rem),
                 t(after),
+                codes,
             )
         )
     return sorted(out, key=str)
@@ -224,10 +260,13 @@ def test_duckdb_form_gives_the_embedded_answers(name: str, tmp_path: Path) -> No
 
 
 def test_spark_form_runs_on_spark_with_the_same_answers(spark: Any, tmp_path: Path) -> None:
-    """Two incidents in one set of tables (one Spark query: each costs seconds)."""
+    """Four incidents in one set of tables (one Spark query: each costs seconds)."""
     from pyspark.sql import Row
 
-    roots = [SCENARIOS[name](tmp_path / name).root for name in ("hard-expiry", "presigned-url")]
+    roots = [
+        SCENARIOS[name](tmp_path / name).root
+        for name in ("hard-expiry", "presigned-url", "wrong-source", "clock-skew")
+    ]
     s3_rows: list[Any] = []
     records: list[dict[str, Any]] = []
     for root in roots:
@@ -238,6 +277,7 @@ def test_spark_form_runs_on_spark_with_the_same_answers(spark: Any, tmp_path: Pa
         "eventname",
         "eventsource",
         "errorcode",
+        "errormessage",
         "requestid",
         "useridentity",
         "requestparameters",
@@ -246,7 +286,7 @@ def test_spark_form_runs_on_spark_with_the_same_answers(spark: Any, tmp_path: Pa
     trail = spark.createDataFrame(
         [tuple(Row(**r[c]) if c == "useridentity" else r[c] for c in cols) for r in records],
         schema="eventtime string, eventname string, eventsource string, errorcode string, "
-        "requestid string, useridentity struct<type:string,arn:string,accesskeyid:string>, "
+        "errormessage string, requestid string, useridentity struct<type:string,arn:string,accesskeyid:string>, "
         "requestparameters string, responseelements string",
     )
     trail.createOrReplaceTempView("cloudtrail_logs")
@@ -255,7 +295,7 @@ def test_spark_form_runs_on_spark_with_the_same_answers(spark: Any, tmp_path: Pa
     spark.conf.set("spark.sql.session.timeZone", "UTC")
     got = [tuple(r) for r in spark.sql(transpile("spark")).collect()]
     want = sorted((row for root in roots for row in _expected(root)), key=str)
-    assert {row[0] for row in want} == {"CA901", "CA902", "CA903", "CA905"}
+    assert {row[0] for row in want} == {"CA901", "CA902", "CA903", "CA905", "CA906", "CA907"}
     assert _normalise(got) == want
 
 

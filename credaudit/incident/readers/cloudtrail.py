@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from credaudit.incident.errors import scrub
+from credaudit.incident.errors import scrub, signature_expired_skew
 from credaudit.incident.events import Activity, Event, Session, Unreadable, Use
 from credaudit.incident.times import instant
 
@@ -229,7 +229,9 @@ def record(rec: dict[str, Any], origin: str) -> list[Event]:
     if error:
         use.error = error
         use.retry_key = f"{caller}|{source}|{name}"
-        use.message = scrub(_str(rec.get("errorMessage")))
+        message = _str(rec.get("errorMessage"))
+        use.message = scrub(message)
+        use.skew_seconds = signature_expired_skew(message)
     elif name in MINTING:
         session = _minted(rec, at, name, caller, origin)
         if session is not None:
