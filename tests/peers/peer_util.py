@@ -90,3 +90,14 @@ def stop_process(proc: subprocess.Popen[bytes]) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait(timeout=5)
+
+
+def start_s3rver(data: Path, bucket: str) -> tuple[subprocess.Popen[bytes], str]:
+    """npm s3rver on a free loopback port with ``bucket`` configured, and its endpoint URL."""
+    binary = find_binary("CREDAUDIT_PEER_S3RVER", "node/node_modules/.bin/s3rver", "s3rver")
+    if binary is None:
+        require_peer("s3rver not installed (run scripts/peers install)")
+    port = free_port()
+    argv = [str(binary), "-d", str(data), "-a", "127.0.0.1", "-p", str(port), "-s"]
+    proc = start_process([*argv, "--configure-bucket", bucket], port)
+    return proc, f"http://127.0.0.1:{port}"

@@ -24,7 +24,7 @@ from click.testing import CliRunner
 from credaudit.cli import cli
 from credaudit.keys import mask_key
 from tests.peers.conftest import scrubbed_env
-from tests.peers.peer_util import find_binary, free_port, require_peer, start_process, stop_process
+from tests.peers.peer_util import start_s3rver, stop_process
 
 pytestmark = pytest.mark.peer
 BUCKET = "incident-bucket"
@@ -32,27 +32,8 @@ BUCKET = "incident-bucket"
 
 @pytest.fixture(scope="module")
 def s3rver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    binary = find_binary("CREDAUDIT_PEER_S3RVER", "node/node_modules/.bin/s3rver", "s3rver")
-    if binary is None:
-        require_peer("s3rver not installed (run scripts/peers install)")
-    port = free_port()
-    data = tmp_path_factory.mktemp("s3rver-incident")
-    proc = start_process(
-        [
-            str(binary),
-            "-d",
-            str(data),
-            "-a",
-            "127.0.0.1",
-            "-p",
-            str(port),
-            "-s",
-            "--configure-bucket",
-            BUCKET,
-        ],
-        port,
-    )
-    yield f"http://127.0.0.1:{port}"
+    proc, endpoint = start_s3rver(tmp_path_factory.mktemp("s3rver-incident"), BUCKET)
+    yield endpoint
     stop_process(proc)
 
 

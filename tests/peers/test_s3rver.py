@@ -23,14 +23,7 @@ import pytest
 
 from credaudit.analysis.budget import Budget
 from credaudit.presign import inspect
-from tests.peers.peer_util import (
-    REPO,
-    find_binary,
-    free_port,
-    require_peer,
-    start_process,
-    stop_process,
-)
+from tests.peers.peer_util import REPO, start_s3rver, stop_process
 from tests.presign.helpers import presign
 
 pytestmark = pytest.mark.peer
@@ -42,27 +35,7 @@ NO_BUDGET = Budget(min_remaining=timedelta(0))
 
 @pytest.fixture(scope="module")
 def s3rver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    binary = find_binary("CREDAUDIT_PEER_S3RVER", "node/node_modules/.bin/s3rver", "s3rver")
-    if binary is None:
-        require_peer("s3rver not installed (run scripts/peers install)")
-    port = free_port()
-    data = tmp_path_factory.mktemp("s3rver")
-    proc = start_process(
-        [
-            str(binary),
-            "-d",
-            str(data),
-            "-a",
-            "127.0.0.1",
-            "-p",
-            str(port),
-            "-s",
-            "--configure-bucket",
-            BUCKET,
-        ],
-        port,
-    )
-    endpoint = f"http://127.0.0.1:{port}"
+    proc, endpoint = start_s3rver(tmp_path_factory.mktemp("s3rver"), BUCKET)
     put = presign(
         key=KEY,
         secret=SECRET,
