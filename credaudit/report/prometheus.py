@@ -57,13 +57,7 @@ class ScanCollector:
 
         yield _evaluated(report, "this host")
 
-        failed = GaugeMetricFamily(
-            "credaudit_scan_failed",
-            "1 when a finding reached --fail-on (the gate would fail), else 0.",
-            labels=["fail_on"],
-        )
-        failed.add_metric([report.summary.fail_on.value], 1.0 if report.summary.failed else 0.0)
-        yield failed
+        yield gate_metric(report)
 
         info = GaugeMetricFamily(
             "credaudit_credential_info",
@@ -127,6 +121,17 @@ def _evaluated(report: Any, what: str) -> GaugeMetricFamily:
     )
     when.add_metric([], report.evaluated_at.timestamp())
     return when
+
+
+def gate_metric(report: Any, name: str = "credaudit_scan_failed") -> GaugeMetricFamily:
+    """The gate's verdict: 1 when a finding reached --fail-on, else 0 (every report kind)."""
+    failed = GaugeMetricFamily(
+        name,
+        "1 when a finding reached --fail-on (the gate would fail), else 0.",
+        labels=["fail_on"],
+    )
+    failed.add_metric([report.summary.fail_on.value], 1.0 if report.summary.failed else 0.0)
+    return failed
 
 
 def findings_metric(report: Any) -> GaugeMetricFamily:
@@ -216,13 +221,7 @@ class CheckCollector:
             required.add_metric(values, float(workload.budget.required_seconds()))
         yield expiry
         yield required
-        failed = GaugeMetricFamily(
-            "credaudit_scan_failed",
-            "1 when a finding reached --fail-on (the gate would fail), else 0.",
-            labels=["fail_on"],
-        )
-        failed.add_metric([report.summary.fail_on.value], 1.0 if report.summary.failed else 0.0)
-        yield failed
+        yield gate_metric(report)
         yield findings_metric(report)
 
 

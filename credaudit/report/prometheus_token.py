@@ -14,7 +14,7 @@ from typing import Any
 
 from prometheus_client.core import GaugeMetricFamily, Metric
 
-from credaudit.report.prometheus import build_info, findings_metric
+from credaudit.report.prometheus import build_info, findings_metric, gate_metric
 from credaudit.tokens.model import TokenReport
 
 TOKEN_LABELS = ["found_in", "kind", "issuer"]
@@ -33,13 +33,7 @@ class TokenCollector:
         )
         when.add_metric([], report.evaluated_at.timestamp())
         yield when
-        failed = GaugeMetricFamily(
-            "credaudit_token_check_failed",
-            "1 when a finding reached --fail-on (the gate would fail), else 0.",
-            labels=["fail_on"],
-        )
-        failed.add_metric([report.summary.fail_on.value], 1.0 if report.summary.failed else 0.0)
-        yield failed
+        yield gate_metric(report, "credaudit_token_check_failed")
         status = GaugeMetricFamily(
             "credaudit_token_status",
             "One series per token found, labelled with its status; the value is always 1.",
