@@ -203,3 +203,24 @@ def test_signal_is_forwarded_to_the_child(tmp_path: Path, sig: signal.Signals) -
             proc.kill()
             proc.wait()
     assert marker.read_text() == f"got-{name}\n"
+
+
+def test_signal_during_spawn_is_held_and_forwarded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A signal that lands while the child is being spawned (the window in which the test
+    above once lost SIGHUP under load) neither kills require nor is lost: it reaches the
+    child as soon as it exists.  The signal is raised at exactly that moment, in-process."""
+    from credaudit.commands import require as require_command
+
+    real_popen = subprocess.Popen
+
+    def popen_during_signal(argv: list[str]) -> subprocess.Popen[bytes]:
+        os.kill(os.getpid(), signal.SIGHUP)  # handled at the next bytecode: before the child
+        return real_popen(argv)
+
+    monkeypatch.setattr(require_command.subprocess, "Popen", popen_during_signal)
+    before = signal.getsignal(signal.SIGHUP)
+    started = time.monotonic()
+    status = require_command.run_child(["sleep", "30"])
+    assert status == 128 + signal.SIGHUP  # the child died of the forwarded signal
+    assert time.monotonic() - started < 10  # ... at once, not after its 30 s
+    assert signal.getsignal(signal.SIGHUP) is before  # our handlers are put back

@@ -89,28 +89,35 @@ def _blocking(findings: list[Finding], profile: str) -> Finding | None:
 
 
 def run_child(argv: Sequence[str]) -> int:
-    """Run ``argv`` with our stdio, forward signals to it, and return its exit status."""
-    try:
-        child = subprocess.Popen(list(argv))
-    except FileNotFoundError:
-        raise _ChildError(f"{argv[0]}: command not found", EXIT_NOT_FOUND) from None
-    except PermissionError:
-        raise _ChildError(f"{argv[0]}: permission denied", EXIT_NOT_EXECUTABLE) from None
-    except OSError as exc:
-        raise _ChildError(f"{argv[0]}: cannot run ({exc.strerror})", EXIT_NOT_EXECUTABLE) from None
+    """Run ``argv`` with our stdio, forward signals to it, and return its exit status.
+
+    The handlers go in before the child starts: a signal that arrives while it is being
+    spawned would otherwise hit the default action and kill us, leaving the child orphaned.
+    One that arrives before the child exists is held and sent once it does."""
+    child: subprocess.Popen[bytes] | None = None
+    held: list[int] = []
 
     def forward(signum: int, _frame: FrameType | None) -> None:
-        if child.poll() is None:
+        if child is None:
+            held.append(signum)
+        elif child.poll() is None:
             child.send_signal(signum)
 
     previous = {sig: signal.signal(sig, forward) for sig in FORWARDED}
     try:
-        while True:
-            try:
-                status = child.wait()
-                break
-            except InterruptedError:  # pragma: no cover - PEP 475 retries wait() itself
-                continue
+        try:
+            child = subprocess.Popen(list(argv))
+        except FileNotFoundError:
+            raise _ChildError(f"{argv[0]}: command not found", EXIT_NOT_FOUND) from None
+        except PermissionError:
+            raise _ChildError(f"{argv[0]}: permission denied", EXIT_NOT_EXECUTABLE) from None
+        except OSError as exc:
+            raise _ChildError(
+                f"{argv[0]}: cannot run ({exc.strerror})", EXIT_NOT_EXECUTABLE
+            ) from None
+        for signum in held:
+            child.send_signal(signum)
+        status = child.wait()  # PEP 475: wait() resumes itself after a handler runs
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
