@@ -102,12 +102,15 @@ def reduce_contents(
                 acc.add(Unreadable(path, problem))
             events = read_data(path, data, options.kind, options.fields, calls)
             acc.add_all(windowed(events, options.since, options.until))
-            if calls and number % SUMMARY_FILES == 0:
-                # Bounded by the credentials of the last files, not by every session seen.
-                acc.add_all(summarised(calls))
-                calls.clear()
+            if number % SUMMARY_FILES == 0:
+                if calls:
+                    # Bounded by the credentials of the last files, not by every session seen.
+                    acc.add_all(summarised(calls))
+                    calls.clear()
+                acc.compact()
         if calls:
             acc.add_all(summarised(calls))
+        acc.compact()
     finally:
         if collecting:
             gc.enable()
