@@ -23,6 +23,9 @@ from credaudit.incident.readers.cloudtrail import Calls, summarised
 from credaudit.parallel import idle_cores
 
 POOL_MIN_BYTES = 16 * 1024 * 1024
+# Progress is drawn only for input this large (about a second of reading): a small run's
+# line would flash and be erased before anyone could read it.
+PROGRESS_MIN_BYTES = 4 * 1024 * 1024
 _BATCHES_PER_WORKER = 4
 # Successful CloudTrail calls are summarised this many files at a time: two hours of 5-minute
 # delivery files span a 1-hour session, and the table stays as small as the sessions in use.
@@ -125,6 +128,8 @@ def run(
 ) -> Accumulator:
     sizes = _sizes(paths)
     total = sum(sizes)
+    if total < PROGRESS_MIN_BYTES:
+        progress = None
     workers = jobs if jobs is not None else idle_cores()
     if workers <= 1 or total < POOL_MIN_BYTES or len(paths) < 2:
         _pin_mmap_threshold()
