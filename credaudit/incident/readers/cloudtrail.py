@@ -16,7 +16,7 @@ for the session token: the token is never even turned into a string.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -89,15 +89,27 @@ class _Envelope(msgspec.Struct):
     """A delivery file (``Records``), ``lookup-events`` output (``Events``), or — neither
     present — a single record."""
 
-    Records: list[msgspec.Raw] | msgspec.UnsetType = msgspec.UNSET
     Events: msgspec.Raw | msgspec.UnsetType = msgspec.UNSET
+
+
+class _Delivery(_Envelope):
+    Records: list[Record] | msgspec.UnsetType = msgspec.UNSET
+
+
+class _Loose(_Envelope):
+    Records: list[msgspec.Raw] | msgspec.UnsetType = msgspec.UNSET
 
 
 class _Lookup(msgspec.Struct):
     CloudTrailEvent: Any = None
 
 
-_TOP = msgspec.json.Decoder(_Envelope | list[msgspec.Raw] | str | int | float | bool | None)
+_SCALAR = str | int | float | bool | None
+# Records decoded in one call; when one of them has a shape ``Record`` rejects, the file is
+# decoded again with its records left raw, and each is decoded alone so that only it is
+# reported.
+_TOP = msgspec.json.Decoder(_Delivery | list[Record] | _SCALAR)
+_LOOSE = msgspec.json.Decoder(_Loose | list[msgspec.Raw] | _SCALAR)
 _RECORD = msgspec.json.Decoder(Record)
 _RESPONSE = msgspec.json.Decoder(_Response)
 _REQUEST = msgspec.json.Decoder(_Request)
@@ -122,9 +134,12 @@ def read_document(data: bytes, origin: str, calls: Calls | None = None) -> Itera
     file's summaries end its events."""
     own: Calls = {} if calls is None else calls
     try:
-        top = _TOP.decode(data)
+        try:
+            top = _TOP.decode(data)
+        except msgspec.ValidationError:
+            top = _LOOSE.decode(data)
     except msgspec.ValidationError:
-        # The one shape the envelope rejects: a Records that is not a list.
+        # The one shape the loose envelope rejects: a Records that is not a list.
         yield Unreadable(origin, "Records is not a list")
     except msgspec.DecodeError:
         yield from read_lines(data.splitlines(), origin, own)
@@ -135,7 +150,7 @@ def read_document(data: bytes, origin: str, calls: Calls | None = None) -> Itera
 
 
 def _document(top: object, data: bytes, origin: str, calls: Calls) -> Iterator[Event]:
-    if isinstance(top, _Envelope):
+    if isinstance(top, _Delivery | _Loose):
         if top.Records is not msgspec.UNSET:
             yield from _records(top.Records, origin, "#Records[{}]", calls)
             return
@@ -186,7 +201,9 @@ def read_lines(lines: Iterable[bytes], origin: str, calls: Calls | None = None) 
         yield from summarised(own)
 
 
-def _records(records: list[msgspec.Raw], origin: str, suffix: str, calls: Calls) -> Iterator[Event]:
+def _records(
+    records: Sequence[Record | msgspec.Raw], origin: str, suffix: str, calls: Calls
+) -> Iterator[Event]:
     """Failures and mintings record by record; successful calls summarised per credential.
 
     The common record (ISO ``...Z`` eventTime, no error, not a minting) costs a few attribute
@@ -196,7 +213,7 @@ def _records(records: list[msgspec.Raw], origin: str, suffix: str, calls: Calls)
     decode = _RECORD.decode
     for index, raw in enumerate(records):
         try:
-            rec = decode(raw)
+            rec = raw if isinstance(raw, Record) else decode(raw)
         except msgspec.ValidationError as exc:
             yield Unreadable(origin + suffix.format(index), _shape(raw, exc))
             continue
@@ -233,10 +250,10 @@ def _records(records: list[msgspec.Raw], origin: str, suffix: str, calls: Calls)
             yield Unreadable(where, f"unexpected record shape ({type(exc).__name__})")
 
 
-def _shape(raw: msgspec.Raw, exc: msgspec.ValidationError) -> str:
+def _shape(raw: Record | msgspec.Raw, exc: msgspec.ValidationError) -> str:
     """Why a record was rejected: msgspec names the field's path and the type it found (never
     a value, so nothing of the record reaches the message)."""
-    if not bytes(raw).lstrip().startswith(b"{"):
+    if isinstance(raw, msgspec.Raw) and not bytes(raw).lstrip().startswith(b"{"):
         return "record is not a JSON object"
     return f"unexpected record shape ({str(exc).replace(' - at ', ' at ')})"
 
