@@ -80,15 +80,16 @@ class Accumulator:
             self.problems.append(event)
 
     def _session(self, session: Session) -> None:
-        if session.expires_at is not None:
-            self.expiries.add(session.expires_at)
         if session.key is None:
             self.keyless.append(session)
-            return
-        known = self.minted.get(session.key)
-        if known is None or (known.expires_at is None and session.expires_at is not None):
+        else:
+            known = self.minted.get(session.key)
+            if known is not None and (known.expires_at is not None or session.expires_at is None):
+                return
             self.minted[session.key] = session
-        self.observed.pop(session.key, None)
+            self.observed.pop(session.key, None)
+        if session.expires_at is not None:
+            self.expiries.add(session.expires_at)
 
     def compact(self) -> Accumulator:
         """Drop the stated expiries that sessions read since they were stated account for
