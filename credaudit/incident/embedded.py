@@ -30,8 +30,6 @@ _BATCHES_PER_WORKER = 4
 # Successful CloudTrail calls are summarised this many files at a time: two hours of 5-minute
 # delivery files span a 1-hour session, and the table stays as small as the sessions in use.
 SUMMARY_FILES = 24
-_M_MMAP_THRESHOLD = -3  # glibc's malloc.h
-_MMAP_THRESHOLD = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -132,7 +130,6 @@ def run(
         progress = None
     workers = jobs if jobs is not None else idle_cores()
     if workers <= 1 or total < POOL_MIN_BYTES or len(paths) < 2:
-        _pin_mmap_threshold()
         return reduce_files(_reported(paths, progress), options)
     acc = Accumulator()
     done = 0
@@ -167,25 +164,6 @@ def _batches(paths: list[str], sizes: list[int], target: int) -> list[list[str]]
         batches[-1].append(path)
         filled += size
     return batches
-
-
-def _pin_mmap_threshold() -> None:
-    """Turn off glibc's dynamic mmap threshold for a one-process run.
-
-    By default glibc raises its mmap threshold to the largest block freed so far, so after the
-    first files the decompressed files, parse buffers and the reduction's growing dict tables
-    all come from one heap, interleaved, and it fragments: measured, 11 MB of the 62 MB peak at
-    250,000 records, none of it at 25,000 (docs/performance.md).  A fixed 1 MiB threshold keeps
-    the peak at 51 MB for ~0.3 s of page faults on fresh mappings (glibc's initial 128 KiB cost
-    ~0.5 s for the same memory).  A pool's workers each hold a part and gain nothing from it, so
-    only the one-process path sets it.  Elsewhere than glibc this does nothing."""
-    import ctypes
-
-    try:
-        mallopt = ctypes.CDLL(None).mallopt
-    except (OSError, AttributeError):
-        return
-    mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD)
 
 
 def _sizes(paths: list[str]) -> list[int]:
