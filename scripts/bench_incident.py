@@ -233,12 +233,13 @@ _LAUNCH = (
     "import os, subprocess, sys\n"
     "proc = subprocess.Popen(sys.argv[1:])\n"
     "_, _, usage = os.wait4(proc.pid, 0)\n"
-    "print(usage.ru_maxrss, file=sys.stderr)\n"
+    "print(usage.ru_maxrss, usage.ru_utime + usage.ru_stime, file=sys.stderr)\n"
 )
 
 
-def run_incident(root: Path, *extra: str) -> tuple[float, int, dict[str, object]]:
-    """Wall time, peak RSS (KiB, the largest process) and the report summary."""
+def run_incident(root: Path, *extra: str) -> tuple[float, float, int, dict[str, object]]:
+    """Wall time, CPU time (user + sys of the command and its workers), peak RSS (KiB, the
+    largest process) and the report summary."""
     start = time.perf_counter()
     proc = subprocess.Popen(
         [sys.executable, "-c", _LAUNCH, BIN, "incident", str(root), "--format", "json", *extra],
@@ -248,10 +249,11 @@ def run_incident(root: Path, *extra: str) -> tuple[float, int, dict[str, object]
     out, err = proc.communicate()
     wall = time.perf_counter() - start
     doc = json.loads(out)
-    return wall, int(err.split()[-1]), doc["summary"]
+    peak, cpu = err.split()[-2:]
+    return wall, float(cpu), int(peak), doc["summary"]
 
 
-def run_baseline(root: Path) -> tuple[float, int]:
+def run_baseline(root: Path) -> tuple[float, float, int]:
     start = time.perf_counter()
     proc = subprocess.Popen(
         [sys.executable, __file__, "--baseline", str(root)], stdout=subprocess.PIPE
@@ -259,7 +261,7 @@ def run_baseline(root: Path) -> tuple[float, int]:
     out = proc.stdout.read() if proc.stdout else b""
     _pid, _status, usage = os.wait4(proc.pid, 0)
     assert int(out.strip()) >= 0
-    return time.perf_counter() - start, usage.ru_maxrss
+    return time.perf_counter() - start, usage.ru_utime + usage.ru_stime, usage.ru_maxrss
 
 
 def main() -> None:
@@ -267,20 +269,25 @@ def main() -> None:
     print((big / ".complete").read_text().strip(), "|", (small / ".complete").read_text().strip())
     print(f"load average at start: {os.getloadavg()[0]:.2f}")
     times: dict[str, list[float]] = {"incident": [], "jobs1": [], "baseline": []}
+    cpus: dict[str, list[float]] = {"incident": [], "jobs1": [], "baseline": []}
     rss: dict[str, list[int]] = {"250k": [], "250k jobs1": [], "25k": []}
     summary: dict[str, object] = {}
     for _ in range(RUNS):
-        wall, peak, summary = run_incident(big)
+        wall, cpu, peak, summary = run_incident(big)
         times["incident"].append(wall)
+        cpus["incident"].append(cpu)
         rss["250k"].append(peak)
-        base, _ = run_baseline(big)
+        base, cpu, _ = run_baseline(big)
         times["baseline"].append(base)
-        wall, peak, _ = run_incident(big, "--jobs", "1")
+        cpus["baseline"].append(cpu)
+        wall, cpu, peak, _ = run_incident(big, "--jobs", "1")
         times["jobs1"].append(wall)
+        cpus["jobs1"].append(cpu)
         rss["250k jobs1"].append(peak)
-        _, small_peak, _ = run_incident(small)
+        _, _, small_peak, _ = run_incident(small)
         rss["25k"].append(small_peak)
     med = {name: statistics.median(values) for name, values in times.items()}
+    cpu_med = {name: statistics.median(values) for name, values in cpus.items()}
     runs = {name: [round(t, 2) for t in values] for name, values in times.items()}
     labels = {
         "incident": "incident --format json (auto jobs)",
@@ -288,10 +295,15 @@ def main() -> None:
         "baseline": "bare gzip+json.loads loop",
     }
     for name, label in labels.items():
-        print(f"250k: {label:<36} median {med[name]:.2f} s  {runs[name]}")
+        print(
+            f"250k: {label:<36} median {med[name]:.2f} s  {runs[name]}  "
+            f"CPU median {cpu_med[name]:.2f} s"
+        )
     print(
         f"ratio incident / baseline: {med['incident'] / med['baseline']:.2f}x (auto), "
-        f"{med['jobs1'] / med['baseline']:.2f}x (--jobs 1) (target <= 1.0x)"
+        f"{med['jobs1'] / med['baseline']:.2f}x (--jobs 1) (target <= 1.0x); CPU "
+        f"{cpu_med['incident'] / cpu_med['baseline']:.2f}x (auto, all processes), "
+        f"{cpu_med['jobs1'] / cpu_med['baseline']:.2f}x (--jobs 1)"
     )
     small_peak = max(rss["25k"])
     for name in ("250k", "250k jobs1"):

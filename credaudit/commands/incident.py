@@ -49,7 +49,8 @@ def _fields(values: tuple[str, ...]) -> dict[str, str]:
 
 
 class _Progress:
-    """Files done / total on one stderr line, erased when done (a terminal only)."""
+    """Files done / total on one stderr line, erased when done (a terminal only; the engine
+    calls it only for large input)."""
 
     def __init__(self) -> None:
         self.drawn = False

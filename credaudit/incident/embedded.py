@@ -23,12 +23,13 @@ from credaudit.incident.readers.cloudtrail import Calls, summarised
 from credaudit.parallel import idle_cores
 
 POOL_MIN_BYTES = 16 * 1024 * 1024
+# Progress is drawn only for input this large (about a second of reading): a small run's
+# line would flash and be erased before anyone could read it.
+PROGRESS_MIN_BYTES = 4 * 1024 * 1024
 _BATCHES_PER_WORKER = 4
 # Successful CloudTrail calls are summarised this many files at a time: two hours of 5-minute
 # delivery files span a 1-hour session, and the table stays as small as the sessions in use.
 SUMMARY_FILES = 24
-_M_MMAP_THRESHOLD = -3  # glibc's malloc.h
-_MMAP_THRESHOLD = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -102,12 +103,15 @@ def reduce_contents(
                 acc.add(Unreadable(path, problem))
             events = read_data(path, data, options.kind, options.fields, calls)
             acc.add_all(windowed(events, options.since, options.until))
-            if calls and number % SUMMARY_FILES == 0:
-                # Bounded by the credentials of the last files, not by every session seen.
-                acc.add_all(summarised(calls))
-                calls.clear()
+            if number % SUMMARY_FILES == 0:
+                if calls:
+                    # Bounded by the credentials of the last files, not by every session seen.
+                    acc.add_all(summarised(calls))
+                    calls.clear()
+                acc.compact()
         if calls:
             acc.add_all(summarised(calls))
+        acc.compact()
     finally:
         if collecting:
             gc.enable()
@@ -122,9 +126,10 @@ def run(
 ) -> Accumulator:
     sizes = _sizes(paths)
     total = sum(sizes)
+    if total < PROGRESS_MIN_BYTES:
+        progress = None
     workers = jobs if jobs is not None else idle_cores()
     if workers <= 1 or total < POOL_MIN_BYTES or len(paths) < 2:
-        _pin_mmap_threshold()
         return reduce_files(_reported(paths, progress), options)
     acc = Accumulator()
     done = 0
@@ -159,25 +164,6 @@ def _batches(paths: list[str], sizes: list[int], target: int) -> list[list[str]]
         batches[-1].append(path)
         filled += size
     return batches
-
-
-def _pin_mmap_threshold() -> None:
-    """Turn off glibc's dynamic mmap threshold for a one-process run.
-
-    By default glibc raises its mmap threshold to the largest block freed so far, so after the
-    first files the decompressed files, parse buffers and the reduction's growing dict tables
-    all come from one heap, interleaved, and it fragments: measured, 11 MB of the 62 MB peak at
-    250,000 records, none of it at 25,000 (docs/performance.md).  A fixed 1 MiB threshold keeps
-    the peak at 51 MB for ~0.3 s of page faults on fresh mappings (glibc's initial 128 KiB cost
-    ~0.5 s for the same memory).  A pool's workers each hold a part and gain nothing from it, so
-    only the one-process path sets it.  Elsewhere than glibc this does nothing."""
-    import ctypes
-
-    try:
-        mallopt = ctypes.CDLL(None).mallopt
-    except (OSError, AttributeError):
-        return
-    mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD)
 
 
 def _sizes(paths: list[str]) -> list[int]:

@@ -9,15 +9,16 @@ be read becomes an ``Unreadable`` event (CA908) and the run goes on.
 
 from __future__ import annotations
 
-import gzip
 import os
 import re
 import zlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import cast
 
 import orjson
+from isal import igzip, isal_zlib
 
 from credaudit.incident.events import Event, Unreadable
 from credaudit.incident.readers import app, cloudtrail, s3_access, sdk_debug
@@ -26,6 +27,9 @@ KINDS = ("cloudtrail", "s3-access", "sdk-debug", "app")
 _GZIP_MAGIC = b"\x1f\x8b"
 _DAY_DIR = re.compile(r"/CloudTrail/[\w-]+/(\d{4})/(\d{2})/(\d{2})/")
 _SNIFF = 65536
+# python-isal's stubs leave these untyped (``error`` is declared an instance).
+_gunzip = cast(Callable[[bytes], bytes], igzip.decompress)
+_GZIP_ERRORS = (EOFError, OSError, zlib.error, cast(type[Exception], isal_zlib.error))
 
 
 def walk(paths: list[str]) -> Iterator[str]:
@@ -69,12 +73,15 @@ def load(path: str) -> tuple[bytes, str | None]:
 
 
 def decompress(data: bytes) -> tuple[bytes, str | None]:
-    """Raw bytes, gunzipped when they are gzip (by magic, not by name)."""
+    """Raw bytes, gunzipped when they are gzip (by magic, not by name).
+
+    By python-isal (ISA-L's inflate, the same format and errors as ``gzip``): measured 0.07 s
+    against zlib's 0.18 s for the 250 delivery files of the bench (docs/performance.md)."""
     if not data.startswith(_GZIP_MAGIC):
         return data, None
     try:
-        return gzip.decompress(data), None
-    except (EOFError, OSError, zlib.error) as exc:
+        return _gunzip(data), None
+    except _GZIP_ERRORS as exc:
         return _partial(data), f"corrupt gzip ({str(exc) or type(exc).__name__})"
 
 

@@ -257,3 +257,29 @@ def test_boto3_stream_logger_format() -> None:
 )
 def test_s3_time_fast_path_agrees_with_the_pattern(text: str) -> None:
     assert times.s3_time(text) == times.s3_time_by_pattern(text)
+
+
+def test_one_record_of_an_odd_shape_is_reported_alone() -> None:
+    """Records are decoded as a list; one that does not fit is reported by its index and the
+    field that did not fit, and the records around it are still read."""
+
+    def failing(when: str) -> dict[str, object]:
+        return {
+            "eventTime": when,
+            "eventSource": "s3.amazonaws.com",
+            "eventName": "GetObject",
+            "errorCode": "ExpiredToken",
+            "userIdentity": {"accessKeyId": "ASIAQXAMPLE000000001", "arn": "arn:aws:sts::1:x"},
+        }
+
+    odd = {"eventTime": "2026-04-15T10:01:00Z", "userIdentity": {"sessionContext": 7}}
+    doc = {"Records": [failing("2026-04-15T10:00:00Z"), odd, failing("2026-04-15T10:02:00Z")]}
+    events = _all(cloudtrail.read_document(json.dumps(doc).encode(), "f"))
+    [bad] = [e for e in events if isinstance(e, Unreadable)]
+    assert bad.origin == "f#Records[1]"
+    assert "$.userIdentity.sessionContext" in bad.message
+    uses = [e for e in events if isinstance(e, Use)]
+    assert [(u.origin, u.error, u.key) for u in uses] == [
+        ("f#Records[0]", "ExpiredToken", "ASIAQXAMPLE000000001"),
+        ("f#Records[2]", "ExpiredToken", "ASIAQXAMPLE000000001"),
+    ]
