@@ -21,7 +21,6 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
-from itertools import repeat
 from urllib.parse import unquote
 
 from credaudit.keys import mask_key
@@ -71,7 +70,6 @@ _HIDE_EXACT = {
     for name in sorted(_WATCHED)
     if name.lower() in _ACTIONS_ANY_CASE
 }
-_HIDDEN_PREFIXES = tuple(f"{name}=" for name in _HIDE_EXACT)
 _SENSITIVE_START = frozenset("xXsSaA%")  # other spellings of sensitive names start so
 
 
@@ -83,7 +81,6 @@ class ParsedUrl:
     scheme: str = ""
     host: str = ""
     path: str = ""
-    query: str = field(default="", repr=False)
     # The watched parameters (those in _WATCHED), raw as written.
     params: dict[str, str] = field(default_factory=dict, repr=False)
     algorithm: str | None = None
@@ -109,11 +106,6 @@ class ParsedUrl:
     is_s3: bool = False
     # The query's "key=value" items as written (the token among them): for the verifier.
     items: list[str] = field(default_factory=list, repr=False)
-
-    @property
-    def pairs(self) -> list[tuple[str, str]]:
-        """Every query pair as written (raw, undecoded): for the verifier only."""
-        return [(k, v) for k, _, v in (item.partition("=") for item in self.items)]
 
     @property
     def has_token(self) -> bool:
@@ -149,6 +141,33 @@ def parse_amz_date(text: str) -> datetime | None:
 
 
 @lru_cache(maxsize=1024)
+def _endpoint(scheme: str, netloc: str) -> tuple[str, str, bool, str | None] | str:
+    """(scheme, host as compared, whether it names S3, the bucket of a virtual-host name) of
+    a URL's scheme and host[:port], or the problem with them.
+
+    One entry per endpoint (a bucket's host, or a region's for path style), which every URL
+    to that bucket or region shares; the URL's own parts are never cached."""
+    if netloc.startswith("["):
+        close = netloc.find("]")
+        host, port = netloc[: close + 1], netloc[close + 1 :]
+        port = port[1:] if port.startswith(":") else port if close >= 0 else "x"
+    else:
+        host, _, port = netloc.partition(":")
+    if not host or _HOST.fullmatch(host) is None:
+        return "URL has no valid host"
+    host = host.lower()
+    scheme = scheme.lower()
+    if port:
+        if not (port.isascii() and port.isdigit() and int(port) <= 65535):
+            return "URL has an invalid port"
+        if not ((port == "443" and scheme == "https") or (port == "80" and scheme == "http")):
+            host = f"{host}:{port}"
+    virtual = _VIRTUAL_HOST.match(host.partition(":")[0])
+    bucket = None if virtual is None else virtual.group("bucket")
+    return scheme, host, _S3_HOST.search(host) is not None, bucket
+
+
+@lru_cache(maxsize=1024)
 def _credential(raw: str, sigv4a: bool) -> tuple[str | None, tuple[str, ...] | None, bool]:
     """(key id, (date, region, service) or (date, service), well-formed) of an
     X-Amz-Credential: one entry per signing key, which bulk URLs share."""
@@ -159,106 +178,75 @@ def _credential(raw: str, sigv4a: bool) -> tuple[str | None, tuple[str, ...] | N
 
 
 @lru_cache(maxsize=1024)
-def _masked_credential(raw: str) -> str:
-    akid, slash, scope = _decode(raw).partition("/")
-    return f"{mask_key(akid)}{slash}{scope}"
+def _masked_item(key: str, value: str) -> str:
+    """A key-id item as echoed (``X-Amz-Credential=ASIA…VV7A/…``): once per key."""
+    akid, slash, scope = _decode(value).partition("/")
+    return f"{key}={mask_key(akid)}{slash}{scope}"
 
 
-def _split(result: ParsedUrl, text: str) -> tuple[str, str, bool] | None:
-    """Scheme, host, path and query by hand (``urlsplit`` costs more than the rest).
-
-    Returns (origin as echoed, query, had fragment) or None after recording a problem."""
-    scheme, sep, rest = text.partition("://")
-    if not sep:
-        scheme, rest = "https", text  # RDS / DSQL auth tokens are URLs without a scheme
-    rest, hash_sep, _fragment = rest.partition("#")
-    before, _, query = rest.partition("?")
-    slash = before.find("/")
-    netloc, path = (before, "/") if slash < 0 else (before[:slash], before[slash:])
-    if "@" in netloc:
-        netloc = netloc.rpartition("@")[2]  # userinfo is never echoed
-    if netloc.startswith("["):
-        close = netloc.find("]")
-        host, port = netloc[: close + 1], netloc[close + 1 :]
-        port = port[1:] if port.startswith(":") else port if close >= 0 else "x"
-    else:
-        host, _, port = netloc.partition(":")
-    if not host or _HOST.fullmatch(host) is None:
-        result.problems.append(("CA307", "URL has no valid host"))
-        return None
-    host = host.lower()
-    scheme = scheme.lower()
-    if port:
-        if not (port.isascii() and port.isdigit() and int(port) <= 65535):
-            result.problems.append(("CA307", "URL has an invalid port"))
-            return None
-        if not ((port == "443" and scheme == "https") or (port == "80" and scheme == "http")):
-            host = f"{host}:{port}"
-    result.scheme = scheme
-    result.host = host
-    result.path = path
-    result.query = query
-    return f"{scheme}://{netloc}{path}", query, bool(hash_sep)
+# The echo of the sensitive items as SDKs spell them: the elided ones as a constant, the
+# key ids (None here) masked through _masked_item.
+_ECHO_EXACT: dict[str, str | None] = {
+    name: f"{name}=…" if action == _ELIDE else None for name, action in _HIDE_EXACT.items()
+}
 
 
-def _repeated(result: ParsedUrl, items: list[str]) -> None:
-    """A watched parameter written twice is ambiguous (which one does S3 read?)."""
-    seen: set[str] = set()
-    for item in items:
-        key = item.partition("=")[0]
-        if key in seen and key in _WATCHED:
-            result.problems.append(("CA307", f"query parameter {key} appears more than once"))
-        seen.add(key)
-
-
-# The echo of an exactly spelled elided item: built once per name.
-_ELIDED_ITEM = {name: f"{name}=…" for name, action in _HIDE_EXACT.items() if action == _ELIDE}
-
-
-def _hide(item: str) -> str:
-    """One sensitive ``key=value`` item as echoed: key ids masked, secrets elided."""
-    key, _, value = item.partition("=")
-    elided = _ELIDED_ITEM.get(key)
-    if elided is not None:
-        return elided
-    action = _HIDE_EXACT.get(key) or _ACTIONS_ANY_CASE[_decode(key).lower()]
-    return f"{key}={_masked_credential(value)}" if action == _MASK else f"{key}=…"
+def _other_spelling(key: str, value: str, item: str) -> str:
+    """The echo of an item whose name is not as SDKs write it: hidden when the name, decoded
+    and in any case, is a sensitive one."""
+    action = _ACTIONS_ANY_CASE.get(_decode(key).lower())
+    if action is None:
+        return item
+    return _masked_item(key, value) if action == _MASK else f"{key}=…"
 
 
 def parse(url: str) -> ParsedUrl:
     """Parse one URL; never raises.  Problems are (code, message) pairs on the result."""
-    result = ParsedUrl(url=url)
+    result = ParsedUrl(url)
     text = url.strip()
-    if not text:
-        result.problems.append(("CA307", "empty URL"))
+    scheme, sep, rest = text.partition("://")
+    if not sep:
+        scheme, rest = "https", text  # RDS / DSQL auth tokens are URLs without a scheme
+    rest, fragment, _ = rest.partition("#")  # a "?" after the "#" is the fragment's
+    before, _, query = rest.partition("?")
+    netloc, _, path = before.partition("/")
+    if "@" in netloc:
+        netloc = netloc.rpartition("@")[2]  # userinfo is never echoed
+    endpoint = _endpoint(scheme, netloc)
+    if isinstance(endpoint, str):
+        result.problems.append(("CA307", endpoint if text else "empty URL"))
         return result
-    split = _split(result, text)
-    if split is None:
-        return result
-    origin, query, fragment = split
+    result.scheme, result.host, s3_host, virtual_bucket = endpoint
+    result.path = path = f"/{path}"
     if not query:
         result.problems.append(("CA307", "URL has no query string: not a presigned URL"))
         return result
 
+    # One pass over the items: the watched parameters, and the echo with sensitive values
+    # hidden (SDK spellings by name; any other spelling of those names, decoded, too).
     items = result.items = query.split("&")
-    params = result.params = {k: v for k, _, v in map(str.partition, items, repeat("="))}
+    params = result.params
+    echo = []
+    others = []
+    for item in items:
+        key, _, value = item.partition("=")
+        params[key] = value
+        if key in _ECHO_EXACT:
+            echo.append(_ECHO_EXACT[key] or _masked_item(key, value))
+        elif key not in _WATCHED and key[:1] in _SENSITIVE_START:
+            others.append(key)
+            echo.append(_other_spelling(key, value, item))
+        else:
+            echo.append(item)
     if len(params) < len(items):
         _repeated(result, items)
-    # Items to hide in the echo: SDK spellings, and any other spelling of those names.
-    prefixes = _HIDDEN_PREFIXES
-    for key in params.keys() - _WATCHED:
-        if key[:1] in _SENSITIVE_START:
-            name = _decode(key)
-            if name.lower() in _ACTIONS_ANY_CASE:
-                prefixes += (f"{key}=",)
-            if name != key and name in _WATCHED:
-                if name in params:
-                    result.problems.append(
-                        ("CA307", f"query parameter {name} appears more than once")
-                    )
-                params[name] = params[key]
-    echoed = [_hide(item) if item.startswith(prefixes) else item for item in items]
-    result.elided = f"{origin}?{'&'.join(echoed)}{'#…' if fragment else ''}"
+    for key in others:  # an encoded spelling of a watched name is read as that name
+        name = _decode(key)
+        if name != key and name in _WATCHED:
+            if name in params:
+                result.problems.append(("CA307", f"query parameter {name} appears more than once"))
+            params[name] = params[key]
+    result.elided = f"{endpoint[0]}://{netloc}{path}?{'&'.join(echo)}{'#…' if fragment else ''}"
 
     for name in TOKEN_PARAMS:
         if name in params:
@@ -272,8 +260,25 @@ def parse(url: str) -> ParsedUrl:
         result.problems.append(
             ("CA307", "no X-Amz-Algorithm or AWSAccessKeyId parameter: not a presigned URL")
         )
-    _addressing(result)
+    # Virtual-host or path style, for S3 URLs (the signature depends on it).
+    if s3_host or result.algorithm == SIGV2 or result.service in S3_SERVICES:
+        result.is_s3 = True
+        if virtual_bucket is not None:
+            result.addressing_style, result.bucket = "virtual-host", virtual_bucket
+        else:
+            result.addressing_style = "path"
+            result.bucket = _decode(path[1:].partition("/")[0]) or None
     return result
+
+
+def _repeated(result: ParsedUrl, items: list[str]) -> None:
+    """A watched parameter written twice is ambiguous (which one does S3 read?)."""
+    seen: set[str] = set()
+    for item in items:
+        key = item.partition("=")[0]
+        if key in seen and key in _WATCHED:
+            result.problems.append(("CA307", f"query parameter {key} appears more than once"))
+        seen.add(key)
 
 
 def _parse_v4(result: ParsedUrl, params: dict[str, str]) -> None:
@@ -376,23 +381,3 @@ def _parse_v2(result: ParsedUrl, params: dict[str, str]) -> None:
     signature = params.get("Signature")
     if signature is not None:
         result.signature = _decode(signature)
-
-
-def _addressing(result: ParsedUrl) -> None:
-    """Virtual-host or path style, for S3 URLs (the signature depends on it)."""
-    host = result.host
-    is_s3 = result.is_s3 = (
-        result.service in S3_SERVICES
-        or result.algorithm == SIGV2
-        or _S3_HOST.search(host) is not None
-    )
-    if not is_s3:
-        return
-    match = _VIRTUAL_HOST.match(host.partition(":")[0])
-    if match is not None:
-        result.addressing_style = "virtual-host"
-        result.bucket = match.group("bucket")
-        return
-    result.addressing_style = "path"
-    segment = result.path.lstrip("/").split("/", 1)[0]
-    result.bucket = _decode(segment) or None

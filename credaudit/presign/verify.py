@@ -351,7 +351,7 @@ def _verify_v2(
     standard = {"content-md5": "", "content-type": ""}
     amz: dict[str, str] = {}
     subresources: list[tuple[str, str | None]] = []
-    for raw_key, raw_value in parsed.pairs:
+    for raw_key, _, raw_value in map(str.partition, parsed.items, repeat("=")):
         key = unquote(raw_key)
         value = unquote(raw_value)
         lk = key.lower()
