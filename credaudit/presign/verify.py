@@ -45,9 +45,12 @@ _QUERY_CHARS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-
 _SAFE_PATH = re.compile(r"[A-Za-z0-9\-_.~%/]*")
 _SPACES = re.compile(r"\s+")
 _KEY_CACHE_LIMIT = 4096
-_signer_cache: dict[tuple[str, str, str, str], hmac.HMAC] = {}
-_SKIP = frozenset({"X-Amz-Signature"})  # the canonical query leaves the signature out
+_signer_cache: dict[tuple[str, str, str, str], tuple[hmac.HMAC, bytes]] = {}
+# The canonical query leaves the signature out (and, in one suite shape, the token): by key,
+# and as item prefixes while "=" stands aside as NUL.
+_SKIP = frozenset({"X-Amz-Signature"})
 _SKIP_WITH_TOKEN = _SKIP | frozenset(TOKEN_PARAMS)
+_SKIP_SORTED = {skip: tuple(f"{name}\0" for name in skip) for skip in (_SKIP, _SKIP_WITH_TOKEN)}
 
 # botocore auth.py HmacV1Auth.QSAOfInterest: sub-resources that SigV2 signs.
 _V2_SUBRESOURCES = frozenset(
@@ -116,24 +119,29 @@ def _encode(part: str) -> str:
 def canonical_query(items: Sequence[str], *, skip_token: bool = False) -> str:
     """The canonical query string from raw ``key=value`` items (sorted by key, then value).
 
-    SDKs write every item AWS-encoded already, so the items are sorted and joined as they are
-    and the result is checked once, whole; only when that fails is each one re-encoded."""
+    SDKs write every item AWS-encoded already: the query as written is checked once, whole,
+    in C, and its items are then sorted as they are, with ``=`` standing aside as NUL while
+    they sort (so a key sorts before a longer key it starts, ``a`` before ``a-b``, as in
+    botocore's (key, value) order).  Only a query that fails the check is re-encoded item
+    by item."""
     skipped = _SKIP_WITH_TOKEN if skip_token else _SKIP
+    joined = "&".join(items)
+    if (
+        joined.count("=") == len(items)  # one "=" an item: none in a value, no bare key
+        and joined.isascii()
+        and not joined.encode().translate(None, _QUERY_CHARS)  # no NUL either
+        and ("%" not in joined or _BAD_ESCAPE.search(joined) is None)
+    ):
+        parts = joined.replace("=", "\0").split("&")
+        parts.sort()
+        prefixes = _SKIP_SORTED[skipped]
+        return "&".join([p for p in parts if not p.startswith(prefixes)]).replace("\0", "=")
     pairs = sorted(
-        (key, value)
+        (_encode(key), _encode(value))
         for key, _, value in map(str.partition, items, repeat("="))
         if key not in skipped
     )
-    query = "&".join([f"{key}={value}" for key, value in pairs])
-    if (
-        query.count("=") == len(pairs)  # no "=" inside a key or value
-        and query.isascii()
-        and not query.encode().translate(None, _QUERY_CHARS)
-        and ("%" not in query or _BAD_ESCAPE.search(query) is None)
-    ):
-        return query
-    encoded = sorted((_encode(key), _encode(value)) for key, value in pairs)
-    return "&".join([f"{key}={value}" for key, value in encoded])
+    return "&".join([f"{key}={value}" for key, value in pairs])
 
 
 def _remove_dot_segments(path: str) -> str:
@@ -187,17 +195,18 @@ def signing_key(secret: str, date: str, region: str, service: str) -> bytes:
     return key
 
 
-def _signer(secret: str, date: str, region: str, service: str) -> hmac.HMAC:
-    """An HMAC keyed with the signing key, once per (secret, date, region, service): each
-    signature is then ``copy()`` + ``update`` (half of ``hmac.digest``, which sets the key
-    up again every call)."""
+def _signer(secret: str, date: str, region: str, service: str) -> tuple[hmac.HMAC, bytes]:
+    """An HMAC keyed with the signing key, and the string to sign's scope line, once per
+    (secret, date, region, service): each signature is then ``copy()`` + ``update`` (half
+    of ``hmac.digest``, which sets the key up again every call)."""
     cache_key = (secret, date, region, service)
     signer = _signer_cache.get(cache_key)
     if signer is None:
-        signer = hmac.new(signing_key(secret, date, region, service), digestmod=hashlib.sha256)
+        mac = hmac.new(signing_key(secret, date, region, service), digestmod=hashlib.sha256)
+        scope = f"{date}/{region}/{service}/aws4_request\n".encode()
         if len(_signer_cache) >= _KEY_CACHE_LIMIT:
             _signer_cache.clear()
-        _signer_cache[cache_key] = signer
+        signer = _signer_cache[cache_key] = (mac, scope)
     return signer
 
 
@@ -284,8 +293,7 @@ def _verify_v4(
             # (signature_version="s3v4") signs UNSIGNED-PAYLOAD instead.
             payloads = (EMPTY_SHA256, UNSIGNED_PAYLOAD)
     path = canonical_path(parsed.path, normalize=normalize)
-    scope = f"{parsed.credential_date}/{parsed.region}/{parsed.service}/aws4_request"
-    signer = _signer(secret, parsed.credential_date, parsed.region, parsed.service)
+    signer, scope = _signer(secret, parsed.credential_date, parsed.region, parsed.service)
     signed_names = ";".join(parsed.signed_headers)
     methods = (method.upper(),) if method else METHODS
     # The token is signed, except in the suite's post-sts-header-after shape (non-S3 only:
@@ -294,7 +302,7 @@ def _verify_v4(
     if parsed.has_token and not parsed.is_s3:
         variants.append(True)
     expected = (parsed.signature or "").encode("utf-8", "surrogateescape")
-    to_sign = f"{SIGV4}\n{parsed.amz_date}\n{scope}\n".encode()
+    to_sign = f"{SIGV4}\n{parsed.amz_date}\n".encode() + scope
     for skip_token in variants:
         query = canonical_query(parsed.items, skip_token=skip_token)
         for payload in payloads:
@@ -303,8 +311,7 @@ def _verify_v4(
                 "utf-8", "surrogateescape"
             )
             for candidate in methods:
-                creq = hashlib.sha256(candidate.encode())
-                creq.update(rest)
+                creq = hashlib.sha256(candidate.encode() + rest)
                 mac = signer.copy()
                 mac.update(to_sign + creq.hexdigest().encode())
                 if hmac.compare_digest(mac.hexdigest().encode(), expected):
