@@ -168,16 +168,6 @@ def _endpoint(scheme: str, netloc: str) -> tuple[str, str, bool, str | None] | s
 
 
 @lru_cache(maxsize=1024)
-def _credential(raw: str, sigv4a: bool) -> tuple[str | None, tuple[str, ...] | None, bool]:
-    """(key id, (date, region, service) or (date, service), well-formed) of an
-    X-Amz-Credential: one entry per signing key, which bulk URLs share."""
-    parts = _decode(raw).split("/")
-    want = 4 if sigv4a else 5
-    ok = len(parts) == want and parts[-1] == "aws4_request" and bool(parts[0])
-    return parts[0] or None, tuple(parts[1:-1]) if len(parts) == want else None, ok
-
-
-@lru_cache(maxsize=1024)
 def _masked_item(key: str, value: str) -> str:
     """A key-id item as echoed (``X-Amz-Credential=ASIA…VV7A/…``): once per key."""
     akid, slash, scope = _decode(value).partition("/")
@@ -281,42 +271,54 @@ def _repeated(result: ParsedUrl, items: list[str]) -> None:
         seen.add(key)
 
 
+@lru_cache(maxsize=1024)
+def _scope(
+    algorithm_raw: str | None, credential: str | None, region_set: bool
+) -> tuple[str, tuple[str | None, ...], tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]:
+    """What a SigV4 URL's algorithm and credential say, once per signing key: the algorithm,
+    (key id, date, region, service), and the problems with the algorithm and the credential."""
+    algorithm = _decode(algorithm_raw or "")
+    algorithm_problems: tuple[tuple[str, str], ...] = ()
+    if algorithm and algorithm not in (SIGV4, SIGV4A):
+        algorithm_problems = (("CA307", f"unknown X-Amz-Algorithm {algorithm[:40]!r}"),)
+        algorithm = SIGV4A if region_set else SIGV4
+    elif not algorithm:
+        algorithm = SIGV4A if region_set else SIGV4
+    sigv4a = algorithm == SIGV4A
+    fields: tuple[str | None, ...] = (None, None, None, None)
+    credential_problems: tuple[tuple[str, str], ...] = ()
+    if credential is not None:
+        parts = _decode(credential).split("/")
+        want = 4 if sigv4a else 5
+        if not (len(parts) == want and parts[-1] == "aws4_request" and parts[0]):
+            region_part = "" if sigv4a else "<region>/"
+            message = f"X-Amz-Credential is not <key>/<date>/{region_part}<service>/aws4_request"
+            credential_problems = (("CA307", message),)
+        if len(parts) == want:
+            region = None if sigv4a else parts[2]
+            fields = (parts[0] or None, parts[1], region, parts[-2])
+        else:
+            fields = (parts[0] or None, None, None, None)
+    return algorithm, fields, algorithm_problems, credential_problems
+
+
 def _parse_v4(result: ParsedUrl, params: dict[str, str]) -> None:
     problems = result.problems
-    missing = (
-        [] if params.keys() >= _V4_REQUIRED_SET else [p for p in _V4_REQUIRED if p not in params]
+    region_set = "X-Amz-Region-Set" in params
+    algorithm, fields, algorithm_problems, credential_problems = _scope(
+        params.get("X-Amz-Algorithm"), params.get("X-Amz-Credential"), region_set
     )
-    algorithm = _decode(params.get("X-Amz-Algorithm", ""))
-    if algorithm and algorithm not in (SIGV4, SIGV4A):
-        problems.append(("CA307", f"unknown X-Amz-Algorithm {algorithm[:40]!r}"))
-        algorithm = SIGV4 if "X-Amz-Region-Set" not in params else SIGV4A
-    elif not algorithm:
-        algorithm = SIGV4A if "X-Amz-Region-Set" in params else SIGV4
     result.algorithm = algorithm
+    result.access_key_id, result.credential_date, result.region, result.service = fields
+    problems.extend(algorithm_problems)
     sigv4a = algorithm == SIGV4A
-    if sigv4a and "X-Amz-Region-Set" not in params:
-        missing.append("X-Amz-Region-Set")
-    if missing:
+    if not params.keys() >= _V4_REQUIRED_SET or (sigv4a and not region_set):
+        missing = [p for p in _V4_REQUIRED if p not in params]
+        if sigv4a and not region_set:
+            missing.append("X-Amz-Region-Set")
         problems.append(("CA307", "missing required parameter " + ", ".join(missing)))
-
-    credential = params.get("X-Amz-Credential")
-    if credential is not None:
-        akid, scope, ok = _credential(credential, sigv4a)
-        if not ok:
-            region_part = "" if sigv4a else "<region>/"
-            problems.append(
-                (
-                    "CA307",
-                    f"X-Amz-Credential is not <key>/<date>/{region_part}<service>/aws4_request",
-                )
-            )
-        result.access_key_id = akid
-        if scope is not None:
-            result.credential_date = scope[0]
-            result.service = scope[-1]
-            if not sigv4a:
-                result.region = scope[1]
-    if sigv4a and "X-Amz-Region-Set" in params:
+    problems.extend(credential_problems)
+    if sigv4a and region_set:
         result.region = result.region_set = _decode(params["X-Amz-Region-Set"])
 
     amz_date = params.get("X-Amz-Date")
@@ -332,7 +334,7 @@ def _parse_v4(result: ParsedUrl, params: dict[str, str]) -> None:
 
     expires = result.expires_raw = params.get("X-Amz-Expires")
     if expires is not None:
-        if not _is_int(expires):
+        if not (expires.isdigit() and expires.isascii() and len(expires) <= 15):
             problems.append(("CA305", "X-Amz-Expires is not an integer"))
         else:
             seconds = result.expires_seconds = int(expires)
