@@ -81,6 +81,8 @@ class ParsedUrl:
     scheme: str = ""
     host: str = ""
     path: str = ""
+    # The query as written (the token in it): for the verifier.
+    query: str = field(default="", repr=False)
     # The watched parameters (those in _WATCHED), raw as written.
     params: dict[str, str] = field(default_factory=dict, repr=False)
     algorithm: str | None = None
@@ -214,6 +216,7 @@ def parse(url: str) -> ParsedUrl:
 
     # One pass over the items: the watched parameters, and the echo with sensitive values
     # hidden (SDK spellings by name; any other spelling of those names, decoded, too).
+    result.query = query
     items = result.items = query.split("&")
     params = result.params
     echo = []

@@ -34,6 +34,9 @@ from urllib.parse import quote, unquote
 
 from credaudit.presign.parse import SIGV2, SIGV4, SIGV4A, TOKEN_PARAMS, ParsedUrl
 
+_HOST_ONLY = ("host",)
+_HEX = "0123456789abcdef"
+
 METHODS = ("GET", "PUT", "HEAD", "DELETE", "POST")
 UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
@@ -116,8 +119,8 @@ def _encode(part: str) -> str:
     return part if _is_canonical(part) else quote(unquote(part), safe="-_.~")
 
 
-def canonical_query(items: Sequence[str], *, skip_token: bool = False) -> str:
-    """The canonical query string from raw ``key=value`` items (sorted by key, then value).
+def canonical_query(query: str, *, skip_token: bool = False) -> str:
+    """The canonical query string of a raw query (items sorted by key, then value).
 
     SDKs write every item AWS-encoded already: the query as written is checked once, whole,
     in C, and its items are then sorted as they are, with ``=`` standing aside as NUL while
@@ -125,20 +128,19 @@ def canonical_query(items: Sequence[str], *, skip_token: bool = False) -> str:
     botocore's (key, value) order).  Only a query that fails the check is re-encoded item
     by item."""
     skipped = _SKIP_WITH_TOKEN if skip_token else _SKIP
-    joined = "&".join(items)
     if (
-        joined.count("=") == len(items)  # one "=" an item: none in a value, no bare key
-        and joined.isascii()
-        and not joined.encode().translate(None, _QUERY_CHARS)  # no NUL either
-        and ("%" not in joined or _BAD_ESCAPE.search(joined) is None)
+        query.count("=") == query.count("&") + 1  # one "=" an item: none in a value, no bare key
+        and query.isascii()
+        and not query.encode().translate(None, _QUERY_CHARS)  # no NUL either
+        and ("%" not in query or _BAD_ESCAPE.search(query) is None)
     ):
-        parts = joined.replace("=", "\0").split("&")
+        parts = query.replace("=", "\0").split("&")
         parts.sort()
         prefixes = _SKIP_SORTED[skipped]
         return "&".join([p for p in parts if not p.startswith(prefixes)]).replace("\0", "=")
     pairs = sorted(
         (_encode(key), _encode(value))
-        for key, _, value in map(str.partition, items, repeat("="))
+        for key, _, value in map(str.partition, query.split("&"), repeat("="))
         if key not in skipped
     )
     return "&".join([f"{key}={value}" for key, value in pairs])
@@ -260,23 +262,25 @@ def _verify_v4(
     normalize: bool | None,
     payload_hash: str | None,
 ) -> Verdict:
-    if not (parsed.amz_date and parsed.credential_date and parsed.region and parsed.service):
+    date, region, service = parsed.credential_date, parsed.region, parsed.service
+    if not (parsed.amz_date and date and region and service):
         return Verdict(None, reason="the URL's credential scope or date is unreadable")
     lowered = _lower_headers(headers)
-    missing: list[str]
-    if parsed.signed_headers == ("host",) and "host" not in lowered:
-        header_block, missing = f"host:{parsed.host}\n", []
+    if parsed.signed_headers == _HOST_ONLY and "host" not in lowered:
+        header_block = f"host:{parsed.host}\n"
     else:
         header_block, missing = _canonical_headers(parsed.signed_headers, parsed.host, lowered)
-    if missing:
-        return Verdict(
-            None,
-            reason="signed header value(s) not supplied: "
-            + ", ".join(missing)
-            + " (use --header NAME:VALUE)",
-        )
-    if normalize is None:
-        normalize = not parsed.is_s3
+        if missing:
+            return Verdict(
+                None,
+                reason="signed header value(s) not supplied: "
+                + ", ".join(missing)
+                + " (use --header NAME:VALUE)",
+            )
+    methods = (method.upper(),) if method else METHODS
+    expected = parsed.signature or ""
+    if len(expected) != 64 or expected.strip(_HEX):  # no hex digest can equal it
+        return Verdict(False, reason=f"signature does not match ({'/'.join(methods)})")
     payloads: tuple[str, ...]
     if payload_hash is not None:
         payloads = (payload_hash,)
@@ -292,33 +296,28 @@ def _verify_v4(
             # Services sign the empty body's hash; a client configured with the S3 signer
             # (signature_version="s3v4") signs UNSIGNED-PAYLOAD instead.
             payloads = (EMPTY_SHA256, UNSIGNED_PAYLOAD)
-    path = canonical_path(parsed.path, normalize=normalize)
-    signer, scope = _signer(secret, parsed.credential_date, parsed.region, parsed.service)
+    path = canonical_path(
+        parsed.path, normalize=not parsed.is_s3 if normalize is None else normalize
+    )
+    signer, scope = _signer(secret, date, region, service)
+    to_sign = f"{SIGV4}\n{parsed.amz_date}\n".encode() + scope
     signed_names = ";".join(parsed.signed_headers)
-    methods = (method.upper(),) if method else METHODS
     # The token is signed, except in the suite's post-sts-header-after shape (non-S3 only:
     # S3 signs every query parameter, so an unsigned token there is just a mismatch).
-    variants = [False]
-    if parsed.has_token and not parsed.is_s3:
-        variants.append(True)
-    expected = (parsed.signature or "").encode("utf-8", "surrogateescape")
-    to_sign = f"{SIGV4}\n{parsed.amz_date}\n".encode() + scope
-    for skip_token in variants:
-        query = canonical_query(parsed.items, skip_token=skip_token)
+    for skip_token in (False, True) if parsed.has_token and not parsed.is_s3 else (False,):
+        query = canonical_query(parsed.query, skip_token=skip_token)
         for payload in payloads:
             # Everything after the method: hashed once per try, never rebuilt.
             rest = f"\n{path}\n{query}\n{header_block}\n{signed_names}\n{payload}".encode(
                 "utf-8", "surrogateescape"
             )
             for candidate in methods:
-                creq = hashlib.sha256(candidate.encode() + rest)
                 mac = signer.copy()
-                mac.update(to_sign + creq.hexdigest().encode())
-                if hmac.compare_digest(mac.hexdigest().encode(), expected):
+                mac.update(to_sign + hashlib.sha256(candidate.encode() + rest).hexdigest().encode())
+                if hmac.compare_digest(mac.hexdigest(), expected):
                     token_signed = (not skip_token) if parsed.has_token else None
                     return _matched(candidate, token_signed, skip_token)
-    tried = "/".join(methods)
-    return Verdict(False, reason=f"signature does not match ({tried})")
+    return Verdict(False, reason=f"signature does not match ({'/'.join(methods)})")
 
 
 def _same(computed: str, stated: str | None) -> bool:
