@@ -51,12 +51,12 @@ _V2_REQUIRED = ("AWSAccessKeyId", "Expires", "Signature")
 _WATCHED = frozenset(
     (*_V4_REQUIRED, *_V2_REQUIRED, "X-Amz-Region-Set", "X-Amz-Content-Sha256", *TOKEN_PARAMS)
 )
-_HEX = "0123456789abcdef"
+HEX = "0123456789abcdef"
 _VIRTUAL_HOST = re.compile(r"(?P<bucket>.+?)\.(?:s3|s3-[a-z0-9-]+|s3-accesspoint|s3express)[.-]")
 _S3_HOST = re.compile(r"(?:^|\.)s3(?:[.-][a-z0-9.-]*)?\.amazonaws\.com(?:\.cn)?(?::\d+)?$")
 _HOST = re.compile(r"[^\s/?#@\[\]]+|\[[0-9A-Fa-f:.]+\]")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_HOST_ONLY = ("host",)
+HOST_ONLY = ("host",)
 
 # Names whose values are elided (secrets, signatures) or masked (key ids) when echoed, in
 # any spelling; _HIDE_EXACT holds the spellings SDKs write.
@@ -337,7 +337,7 @@ def _parse_v4(result: ParsedUrl, params: dict[str, str]) -> None:
 
     expires = result.expires_raw = params.get("X-Amz-Expires")
     if expires is not None:
-        if not (expires.isdigit() and expires.isascii() and len(expires) <= 15):
+        if not _is_int(expires):
             problems.append(("CA305", "X-Amz-Expires is not an integer"))
         else:
             seconds = result.expires_seconds = int(expires)
@@ -349,7 +349,7 @@ def _parse_v4(result: ParsedUrl, params: dict[str, str]) -> None:
     signed = params.get("X-Amz-SignedHeaders")
     if signed is not None:
         names = result.signed_headers = (
-            _HOST_ONLY if signed == "host" else tuple(_decode(signed).lower().split(";"))
+            HOST_ONLY if signed == "host" else tuple(_decode(signed).lower().split(";"))
         )
         if "host" not in names or "" in names:
             problems.append(("CA307", "X-Amz-SignedHeaders does not include host"))
@@ -358,7 +358,7 @@ def _parse_v4(result: ParsedUrl, params: dict[str, str]) -> None:
     if (
         signature is not None
         and algorithm == SIGV4
-        and (len(signature) != 64 or signature.strip(_HEX))
+        and (len(signature) != 64 or signature.strip(HEX))
     ):
         problems.append(("CA307", "X-Amz-Signature is not 64 lowercase hex digits"))
 

@@ -32,10 +32,15 @@ from functools import lru_cache
 from itertools import repeat
 from urllib.parse import quote, unquote
 
-from credaudit.presign.parse import SIGV2, SIGV4, SIGV4A, TOKEN_PARAMS, ParsedUrl
-
-_HOST_ONLY = ("host",)
-_HEX = "0123456789abcdef"
+from credaudit.presign.parse import (
+    HEX,
+    HOST_ONLY,
+    SIGV2,
+    SIGV4,
+    SIGV4A,
+    TOKEN_PARAMS,
+    ParsedUrl,
+)
 
 METHODS = ("GET", "PUT", "HEAD", "DELETE", "POST")
 UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
@@ -266,7 +271,7 @@ def _verify_v4(
     if not (parsed.amz_date and date and region and service):
         return Verdict(None, reason="the URL's credential scope or date is unreadable")
     lowered = _lower_headers(headers)
-    if parsed.signed_headers == _HOST_ONLY and "host" not in lowered:
+    if parsed.signed_headers == HOST_ONLY and "host" not in lowered:
         header_block = f"host:{parsed.host}\n"
     else:
         header_block, missing = _canonical_headers(parsed.signed_headers, parsed.host, lowered)
@@ -279,7 +284,7 @@ def _verify_v4(
             )
     methods = (method.upper(),) if method else METHODS
     expected = parsed.signature or ""
-    if len(expected) != 64 or expected.strip(_HEX):  # no hex digest can equal it
+    if len(expected) != 64 or expected.strip(HEX):  # no hex digest can equal it
         return Verdict(False, reason=f"signature does not match ({'/'.join(methods)})")
     payloads: tuple[str, ...]
     if payload_hash is not None:
