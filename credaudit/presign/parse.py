@@ -46,12 +46,11 @@ _V4_REQUIRED = (
     "X-Amz-SignedHeaders",
     "X-Amz-Signature",
 )
-_V4_REQUIRED_SET = frozenset(_V4_REQUIRED)
 _V2_REQUIRED = ("AWSAccessKeyId", "Expires", "Signature")
 _WATCHED = frozenset(
     (*_V4_REQUIRED, *_V2_REQUIRED, "X-Amz-Region-Set", "X-Amz-Content-Sha256", *TOKEN_PARAMS)
 )
-HEX = "0123456789abcdef"
+_HEX_DIGITS = b"0123456789abcdef"
 _VIRTUAL_HOST = re.compile(r"(?P<bucket>.+?)\.(?:s3|s3-[a-z0-9-]+|s3-accesspoint|s3express)[.-]")
 _S3_HOST = re.compile(r"(?:^|\.)s3(?:[.-][a-z0-9.-]*)?\.amazonaws\.com(?:\.cn)?(?::\d+)?$")
 _HOST = re.compile(r"[^\s/?#@\[\]]+|\[[0-9A-Fa-f:.]+\]")
@@ -307,15 +306,25 @@ def _scope(
 
 def _parse_v4(result: ParsedUrl, params: dict[str, str]) -> None:
     problems = result.problems
+    get = params.get
+    algorithm_raw, credential, amz_date, expires, signed, signature = map(get, _V4_REQUIRED)
     region_set = "X-Amz-Region-Set" in params
     algorithm, fields, algorithm_problems, credential_problems = _scope(
-        params.get("X-Amz-Algorithm"), params.get("X-Amz-Credential"), region_set
+        algorithm_raw, credential, region_set
     )
     result.algorithm = algorithm
     result.access_key_id, result.credential_date, result.region, result.service = fields
     problems.extend(algorithm_problems)
     sigv4a = algorithm == SIGV4A
-    if not params.keys() >= _V4_REQUIRED_SET or (sigv4a and not region_set):
+    if (
+        algorithm_raw is None
+        or credential is None
+        or amz_date is None
+        or expires is None
+        or signed is None
+        or signature is None
+        or (sigv4a and not region_set)
+    ):
         missing = [p for p in _V4_REQUIRED if p not in params]
         if sigv4a and not region_set:
             missing.append("X-Amz-Region-Set")
@@ -324,7 +333,6 @@ def _parse_v4(result: ParsedUrl, params: dict[str, str]) -> None:
     if sigv4a and region_set:
         result.region = result.region_set = _decode(params["X-Amz-Region-Set"])
 
-    amz_date = params.get("X-Amz-Date")
     if amz_date is not None:
         signed_at = parse_amz_date(amz_date)
         if signed_at is None:
@@ -335,7 +343,7 @@ def _parse_v4(result: ParsedUrl, params: dict[str, str]) -> None:
             if result.credential_date and result.credential_date != amz_date[:8]:
                 problems.append(("CA307", "X-Amz-Credential date differs from the X-Amz-Date day"))
 
-    expires = result.expires_raw = params.get("X-Amz-Expires")
+    result.expires_raw = expires
     if expires is not None:
         if not _is_int(expires):
             problems.append(("CA305", "X-Amz-Expires is not an integer"))
@@ -344,23 +352,24 @@ def _parse_v4(result: ParsedUrl, params: dict[str, str]) -> None:
             if not 1 <= seconds <= MAX_EXPIRES:
                 problems.append(("CA305", f"X-Amz-Expires={seconds} is outside 1..{MAX_EXPIRES}"))
             if result.signed_at is not None:
-                result.expires_at = result.signed_at + timedelta(seconds=seconds)
+                result.expires_at = result.signed_at + timedelta(0, seconds)
 
-    signed = params.get("X-Amz-SignedHeaders")
-    if signed is not None:
-        names = result.signed_headers = (
-            HOST_ONLY if signed == "host" else tuple(_decode(signed).lower().split(";"))
-        )
+    if signed == "host":
+        result.signed_headers = HOST_ONLY
+    elif signed is not None:
+        names = result.signed_headers = tuple(_decode(signed).lower().split(";"))
         if "host" not in names or "" in names:
             problems.append(("CA307", "X-Amz-SignedHeaders does not include host"))
 
-    signature = result.signature = params.get("X-Amz-Signature")
-    if (
-        signature is not None
-        and algorithm == SIGV4
-        and (len(signature) != 64 or signature.strip(HEX))
-    ):
+    result.signature = signature
+    if signature is not None and algorithm == SIGV4 and not is_hex_digest(signature):
         problems.append(("CA307", "X-Amz-Signature is not 64 lowercase hex digits"))
+
+
+def is_hex_digest(text: str) -> bool:
+    """64 lowercase hex digits (``bytes.translate`` deletes them in C: a third of the cost
+    of ``str.strip`` with the digits or a regex)."""
+    return len(text) == 64 and text.isascii() and not text.encode().translate(None, _HEX_DIGITS)
 
 
 def _parse_v2(result: ParsedUrl, params: dict[str, str]) -> None:

@@ -33,13 +33,13 @@ from itertools import repeat
 from urllib.parse import quote, unquote
 
 from credaudit.presign.parse import (
-    HEX,
     HOST_ONLY,
     SIGV2,
     SIGV4,
     SIGV4A,
     TOKEN_PARAMS,
     ParsedUrl,
+    is_hex_digest,
 )
 
 METHODS = ("GET", "PUT", "HEAD", "DELETE", "POST")
@@ -284,7 +284,7 @@ def _verify_v4(
             )
     methods = (method.upper(),) if method else METHODS
     expected = parsed.signature or ""
-    if len(expected) != 64 or expected.strip(HEX):  # no hex digest can equal it
+    if not is_hex_digest(expected):  # no hex digest can equal it
         return Verdict(False, reason=f"signature does not match ({'/'.join(methods)})")
     payloads: tuple[str, ...]
     if payload_hash is not None:
