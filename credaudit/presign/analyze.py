@@ -83,9 +83,8 @@ def _key_finding(code: str, subject: str) -> Finding:
 def _session_expired(subject: str, session: datetime) -> Finding:
     """CA303 for a URL that died with its session: the same finding for every URL of that
     session, so once per session."""
-    return make_finding(
-        "CA303", subject=subject, message=f"expired at {format_instant(session)} (its session expired)"
-    )
+    message = f"expired at {format_instant(session)} (its session expired)"
+    return make_finding("CA303", subject=subject, message=message)
 
 
 def iso(instant: datetime | None) -> str | None:
@@ -259,8 +258,8 @@ def analyze(
                 "CA301",
                 subject,
                 f"URL says it expires {format_instant(nominal)} but its session ends "
-                f"{format_instant(session)} ({format_duration(nominal - session)} earlier): it fails "
-                "with ExpiredToken from then on",
+                f"{format_instant(session)} ({format_duration(nominal - session)} earlier): it "
+                "fails with ExpiredToken from then on",
             )
         )
     elif session is None and (kind is KeyKind.TEMPORARY or parsed.token_param is not None):
@@ -271,7 +270,8 @@ def analyze(
             _finding(
                 "CA306",
                 subject,
-                f"X-Amz-Date {format_instant(signed_at)} is {format_duration(signed_at - now)} ahead",
+                f"X-Amz-Date {format_instant(signed_at)} is "
+                f"{format_duration(signed_at - now)} ahead",
             )
         )
     if verdict is not None:
@@ -313,7 +313,8 @@ def analyze(
                 _finding(
                     "CA304",
                     subject,
-                    f"works until {format_instant(effective)}, less than the required {format_duration(need)}",
+                    f"works until {format_instant(effective)}, less than the required "
+                    f"{format_duration(need)}",
                 )
             )
         retries = _stale_retries(budget, remaining, effective, effective != nominal, subject)
