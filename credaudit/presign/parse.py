@@ -6,13 +6,15 @@ problems are ``(code, message)`` pairs on the result (CA307 malformed, CA305 bad
 one bad line never stops a stream.
 
 Real traffic never repeats a query (each URL has its own date, key and signature), so the one
-path is simply cheap: the query is split once on ``&``, only the parameters credaudit reads are
-kept, nothing is percent-decoded but the credential scope, and the expiry is arithmetic.  What
-does repeat — the credential scope of a signing key, the calendar day — is cached.
+path is simply cheap: one pass over the query's ``&``-separated items reads the parameters and
+writes the echo with secrets hidden, nothing is percent-decoded but the credential scope, and
+the expiry is arithmetic.  What does repeat is cached: per signing key, what the algorithm and
+credential say; per endpoint (a bucket's host, or a region's), the host checks and whether it
+names S3 and which bucket.
 
-The raw query items are kept for signature verification; the session token among them is a
-secret, so they and the raw URL are excluded from ``repr`` and never rendered — the report
-shows ``elided`` only.
+The raw query and its items are kept for signature verification; the session token among
+them is a secret, so they and the raw URL are excluded from ``repr`` and never rendered — the
+report shows ``elided`` only.
 """
 
 from __future__ import annotations

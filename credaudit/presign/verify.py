@@ -9,7 +9,8 @@ URL that is fine.
 Canonicalisation follows botocore ``auth.py`` (``SigV4QueryAuth``, ``S3SigV4QueryAuth``,
 ``HmacV1QueryAuth``) and the aws-c-auth signing suite: S3 paths verbatim, other services'
 paths dot-segment-normalised and encoded once more (the suite's ``normalize`` flag); query
-keys and values re-encoded with ``quote(safe='-_.~')`` and sorted; payload hash
+keys and values re-encoded with ``quote(safe='-_.~')`` and sorted (a query SDK-written, thus
+already so encoded, is recognised by one C pass and only sorted); payload hash
 ``UNSIGNED-PAYLOAD`` for S3 and the empty body's SHA-256 elsewhere (or ``X-Amz-Content-Sha256``
 when the URL states one).  Only what a signing key shares is cached: per (secret, date,
 region, service), an HMAC object keyed with the derived key — deriving one costs four HMACs,
