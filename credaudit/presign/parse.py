@@ -220,8 +220,7 @@ def parse(url: str) -> ParsedUrl:
     result.query = query
     items = result.items = query.split("&")
     params = result.params
-    echo = []
-    others = []
+    echo, others = [], []
     for item in items:
         key, _, value = item.partition("=")
         params[key] = value
@@ -308,8 +307,7 @@ def _scope(
 
 def _parse_v4(result: ParsedUrl, params: dict[str, str]) -> None:
     problems = result.problems
-    get = params.get
-    algorithm_raw, credential, amz_date, expires, signed, signature = map(get, _V4_REQUIRED)
+    algorithm_raw, credential, amz_date, expires, signed, signature = map(params.get, _V4_REQUIRED)
     region_set = "X-Amz-Region-Set" in params
     algorithm, fields, algorithm_problems, credential_problems = _scope(
         algorithm_raw, credential, region_set
@@ -318,15 +316,8 @@ def _parse_v4(result: ParsedUrl, params: dict[str, str]) -> None:
     result.access_key_id, result.credential_date, result.region, result.service = fields
     problems.extend(algorithm_problems)
     sigv4a = algorithm == SIGV4A
-    if (
-        algorithm_raw is None
-        or credential is None
-        or amz_date is None
-        or expires is None
-        or signed is None
-        or signature is None
-        or (sigv4a and not region_set)
-    ):
+    required = (algorithm_raw, credential, amz_date, expires, signed, signature)
+    if None in required or (sigv4a and not region_set):
         missing = [p for p in _V4_REQUIRED if p not in params]
         if sigv4a and not region_set:
             missing.append("X-Amz-Region-Set")

@@ -340,11 +340,7 @@ def _v2_resources(parsed: ParsedUrl) -> list[str]:
     if "." in host and not host.replace(".", "").isdigit() and not host.startswith("s3"):
         candidates.append(f"/{first}{parsed.path}")
     candidates.append(parsed.path)
-    seen: list[str] = []
-    for c in candidates:
-        if c not in seen:
-            seen.append(c)
-    return seen
+    return list(dict.fromkeys(candidates))  # each once, in order
 
 
 def _verify_v2(
