@@ -303,6 +303,45 @@ def botocore_baseline(
     return best_rate(len(prepared), repeat, run), matched
 
 
+def bare_floors(
+    urls: list[str], v4_urls: list[str], now: datetime, repeat: int
+) -> tuple[float, float]:
+    """URLs per CPU second of two bare loops doing only the irreducible work, for scale: the
+    split-dict-``fromisoformat``-expiry loop, and a SigV4 check (whole-query encoding check,
+    the items sorted, one SHA-256 over the canonical request, one HMAC)."""
+    import hashlib
+    import hmac
+    import re
+    from itertools import repeat as again
+
+    unreserved = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~%"
+    bad_escape = re.compile(r"%(?![0-9A-F]{2})")
+    signer = hmac.new(b"k" * 32, digestmod=hashlib.sha256)
+
+    def parse_loop() -> None:
+        for url in urls:
+            query = url.partition("?")[2]
+            fields = {k: v for k, _, v in map(str.partition, query.split("&"), again("="))}
+            date = fields.get("X-Amz-Date")
+            if date is not None:
+                expiry = datetime.fromisoformat(date) + timedelta(0, int(fields["X-Amz-Expires"]))
+                _ = expiry > now
+
+    def check_loop() -> None:
+        for url in v4_urls:
+            query = url.partition("?")[2]
+            _ = query.encode().translate(None, unreserved), bad_escape.search(query)
+            parts = query.replace("=", "\0").split("&")
+            parts.sort()
+            canonical = "&".join([p for p in parts if not p.startswith("X-Amz-Signature\0")])
+            request = f"GET\n/\n{canonical}\nhost:h\n\nhost\nUNSIGNED-PAYLOAD".encode()
+            mac = signer.copy()
+            mac.update(hashlib.sha256(request).hexdigest().encode())
+            mac.hexdigest()
+
+    return best_rate(len(urls), repeat, parse_loop), best_rate(len(v4_urls), repeat, check_loop)
+
+
 def child(argv: list[str], env: dict[str, str]) -> tuple[int, float, float]:
     """Peak RSS (KiB), wall time and CPU time (user + system, workers included) of a child
     run with stdout to /dev/null."""
@@ -393,6 +432,7 @@ def main() -> int:
 
     verify_only_rate = best_rate(len(v4_urls), args.repeat, verify_only)
     lib_rep = best_rate(len(repetitive), args.repeat, analyse(repetitive))
+    floor_parse, floor_check = bare_floors(urls, v4_urls, now, args.repeat)
     verified = sum(
         1
         for u, k in zip(urls, keys, strict=True)
@@ -482,6 +522,15 @@ def main() -> int:
     )
     if rss_line:
         print(rss_line)
+    print(
+        f"| for scale: a bare split-dict-`fromisoformat`-expiry loop, same {len(urls):,} URLs | "
+        f"{floor_parse:,.0f} URLs/s | | |"
+    )
+    print(
+        f"| for scale: a bare SigV4 check (whole-query encoding check, sort, one SHA-256, one "
+        f"HMAC), same {len(v4_urls):,} URLs | {floor_check:,.0f} URLs/s = "
+        f"{floor_check / boto_rate:.2f}× botocore | | |"
+    )
     print(
         f"| secondary, repetitive input: library `inspect`, {len(repetitive):,} URLs "
         f"({heads_rep:,} heads, 1 session) | {lib_rep:,.0f} URLs/s | | |"

@@ -83,9 +83,8 @@ def _key_finding(code: str, subject: str) -> Finding:
 def _session_expired(subject: str, session: datetime) -> Finding:
     """CA303 for a URL that died with its session: the same finding for every URL of that
     session, so once per session."""
-    return make_finding(
-        "CA303", subject=subject, message=f"expired at {iso(session)} (its session expired)"
-    )
+    message = f"expired at {format_instant(session)} (its session expired)"
+    return make_finding("CA303", subject=subject, message=message)
 
 
 def iso(instant: datetime | None) -> str | None:
@@ -197,7 +196,7 @@ def _stale_retries(
         subject=subject,
         message=f"retries reuse this URL until {format_duration(last_try)} from now (queue "
         f"dwell {format_duration(budget.queue_dwell)} + retries "
-        f"{format_duration(budget.retry_budget)}), but {dies} at {iso(effective)}, in "
+        f"{format_duration(budget.retry_budget)}), but {dies} at {format_instant(effective)}, in "
         f"{format_duration(remaining)}: later attempts are refused whatever the back-off; "
         "sign a new URL instead",
     )
@@ -258,9 +257,9 @@ def analyze(
             _finding(
                 "CA301",
                 subject,
-                f"URL says it expires {iso(nominal)} but its session ends "
-                f"{iso(session)} ({format_duration(nominal - session)} earlier): it fails "
-                "with ExpiredToken from then on",
+                f"URL says it expires {format_instant(nominal)} but its session ends "
+                f"{format_instant(session)} ({format_duration(nominal - session)} earlier): it "
+                "fails with ExpiredToken from then on",
             )
         )
     elif session is None and (kind is KeyKind.TEMPORARY or parsed.token_param is not None):
@@ -271,7 +270,8 @@ def analyze(
             _finding(
                 "CA306",
                 subject,
-                f"X-Amz-Date {iso(signed_at)} is {format_duration(signed_at - now)} ahead",
+                f"X-Amz-Date {format_instant(signed_at)} is "
+                f"{format_duration(signed_at - now)} ahead",
             )
         )
     if verdict is not None:
@@ -302,7 +302,7 @@ def analyze(
                 _finding(
                     "CA303",
                     subject,
-                    f"expired at {iso(effective)} (its expiry passed)",
+                    f"expired at {format_instant(effective)} (its expiry passed)",
                 )
             )
     else:
@@ -313,7 +313,8 @@ def analyze(
                 _finding(
                     "CA304",
                     subject,
-                    f"works until {iso(effective)}, less than the required {format_duration(need)}",
+                    f"works until {format_instant(effective)}, less than the required "
+                    f"{format_duration(need)}",
                 )
             )
         retries = _stale_retries(budget, remaining, effective, effective != nominal, subject)

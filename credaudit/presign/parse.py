@@ -6,13 +6,15 @@ problems are ``(code, message)`` pairs on the result (CA307 malformed, CA305 bad
 one bad line never stops a stream.
 
 Real traffic never repeats a query (each URL has its own date, key and signature), so the one
-path is simply cheap: the query is split once on ``&``, only the parameters credaudit reads are
-kept, nothing is percent-decoded but the credential scope, and the expiry is arithmetic.  What
-does repeat — the credential scope of a signing key, the calendar day — is cached.
+path is simply cheap: one pass over the query's ``&``-separated items reads the parameters and
+writes the echo with secrets hidden, nothing is percent-decoded but the credential scope, and
+the expiry is arithmetic.  What does repeat is cached: per signing key, what the algorithm and
+credential say; per endpoint (a bucket's host, or a region's), the host checks and whether it
+names S3 and which bucket.
 
-The raw query items are kept for signature verification; the session token among them is a
-secret, so they and the raw URL are excluded from ``repr`` and never rendered — the report
-shows ``elided`` only.
+The raw query and its items are kept for signature verification; the session token among
+them is a secret, so they and the raw URL are excluded from ``repr`` and never rendered — the
+report shows ``elided`` only.
 """
 
 from __future__ import annotations
@@ -21,7 +23,6 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
-from itertools import repeat
 from urllib.parse import unquote
 
 from credaudit.keys import mask_key
@@ -47,17 +48,16 @@ _V4_REQUIRED = (
     "X-Amz-SignedHeaders",
     "X-Amz-Signature",
 )
-_V4_REQUIRED_SET = frozenset(_V4_REQUIRED)
 _V2_REQUIRED = ("AWSAccessKeyId", "Expires", "Signature")
 _WATCHED = frozenset(
     (*_V4_REQUIRED, *_V2_REQUIRED, "X-Amz-Region-Set", "X-Amz-Content-Sha256", *TOKEN_PARAMS)
 )
-_HEX = "0123456789abcdef"
+_HEX_DIGITS = b"0123456789abcdef"
 _VIRTUAL_HOST = re.compile(r"(?P<bucket>.+?)\.(?:s3|s3-[a-z0-9-]+|s3-accesspoint|s3express)[.-]")
 _S3_HOST = re.compile(r"(?:^|\.)s3(?:[.-][a-z0-9.-]*)?\.amazonaws\.com(?:\.cn)?(?::\d+)?$")
 _HOST = re.compile(r"[^\s/?#@\[\]]+|\[[0-9A-Fa-f:.]+\]")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_HOST_ONLY = ("host",)
+HOST_ONLY = ("host",)
 
 # Names whose values are elided (secrets, signatures) or masked (key ids) when echoed, in
 # any spelling; _HIDE_EXACT holds the spellings SDKs write.
@@ -71,7 +71,6 @@ _HIDE_EXACT = {
     for name in sorted(_WATCHED)
     if name.lower() in _ACTIONS_ANY_CASE
 }
-_HIDDEN_PREFIXES = tuple(f"{name}=" for name in _HIDE_EXACT)
 _SENSITIVE_START = frozenset("xXsSaA%")  # other spellings of sensitive names start so
 
 
@@ -83,6 +82,7 @@ class ParsedUrl:
     scheme: str = ""
     host: str = ""
     path: str = ""
+    # The query as written (the token in it): for the verifier.
     query: str = field(default="", repr=False)
     # The watched parameters (those in _WATCHED), raw as written.
     params: dict[str, str] = field(default_factory=dict, repr=False)
@@ -109,11 +109,6 @@ class ParsedUrl:
     is_s3: bool = False
     # The query's "key=value" items as written (the token among them): for the verifier.
     items: list[str] = field(default_factory=list, repr=False)
-
-    @property
-    def pairs(self) -> list[tuple[str, str]]:
-        """Every query pair as written (raw, undecoded): for the verifier only."""
-        return [(k, v) for k, _, v in (item.partition("=") for item in self.items)]
 
     @property
     def has_token(self) -> bool:
@@ -149,34 +144,12 @@ def parse_amz_date(text: str) -> datetime | None:
 
 
 @lru_cache(maxsize=1024)
-def _credential(raw: str, sigv4a: bool) -> tuple[str | None, tuple[str, ...] | None, bool]:
-    """(key id, (date, region, service) or (date, service), well-formed) of an
-    X-Amz-Credential: one entry per signing key, which bulk URLs share."""
-    parts = _decode(raw).split("/")
-    want = 4 if sigv4a else 5
-    ok = len(parts) == want and parts[-1] == "aws4_request" and bool(parts[0])
-    return parts[0] or None, tuple(parts[1:-1]) if len(parts) == want else None, ok
+def _endpoint(scheme: str, netloc: str) -> tuple[str, str, bool, str | None] | str:
+    """(scheme, host as compared, whether it names S3, the bucket of a virtual-host name) of
+    a URL's scheme and host[:port], or the problem with them.
 
-
-@lru_cache(maxsize=1024)
-def _masked_credential(raw: str) -> str:
-    akid, slash, scope = _decode(raw).partition("/")
-    return f"{mask_key(akid)}{slash}{scope}"
-
-
-def _split(result: ParsedUrl, text: str) -> tuple[str, str, bool] | None:
-    """Scheme, host, path and query by hand (``urlsplit`` costs more than the rest).
-
-    Returns (origin as echoed, query, had fragment) or None after recording a problem."""
-    scheme, sep, rest = text.partition("://")
-    if not sep:
-        scheme, rest = "https", text  # RDS / DSQL auth tokens are URLs without a scheme
-    rest, hash_sep, _fragment = rest.partition("#")
-    before, _, query = rest.partition("?")
-    slash = before.find("/")
-    netloc, path = (before, "/") if slash < 0 else (before[:slash], before[slash:])
-    if "@" in netloc:
-        netloc = netloc.rpartition("@")[2]  # userinfo is never echoed
+    One entry per endpoint (a bucket's host, or a region's for path style), which every URL
+    to that bucket or region shares; the URL's own parts are never cached."""
     if netloc.startswith("["):
         close = netloc.find("]")
         host, port = netloc[: close + 1], netloc[close + 1 :]
@@ -184,81 +157,89 @@ def _split(result: ParsedUrl, text: str) -> tuple[str, str, bool] | None:
     else:
         host, _, port = netloc.partition(":")
     if not host or _HOST.fullmatch(host) is None:
-        result.problems.append(("CA307", "URL has no valid host"))
-        return None
+        return "URL has no valid host"
     host = host.lower()
     scheme = scheme.lower()
     if port:
         if not (port.isascii() and port.isdigit() and int(port) <= 65535):
-            result.problems.append(("CA307", "URL has an invalid port"))
-            return None
+            return "URL has an invalid port"
         if not ((port == "443" and scheme == "https") or (port == "80" and scheme == "http")):
             host = f"{host}:{port}"
-    result.scheme = scheme
-    result.host = host
-    result.path = path
-    result.query = query
-    return f"{scheme}://{netloc}{path}", query, bool(hash_sep)
+    virtual = _VIRTUAL_HOST.match(host.partition(":")[0])
+    bucket = None if virtual is None else virtual.group("bucket")
+    return scheme, host, _S3_HOST.search(host) is not None, bucket
 
 
-def _repeated(result: ParsedUrl, items: list[str]) -> None:
-    """A watched parameter written twice is ambiguous (which one does S3 read?)."""
-    seen: set[str] = set()
-    for item in items:
-        key = item.partition("=")[0]
-        if key in seen and key in _WATCHED:
-            result.problems.append(("CA307", f"query parameter {key} appears more than once"))
-        seen.add(key)
+@lru_cache(maxsize=1024)
+def _masked_item(key: str, value: str) -> str:
+    """A key-id item as echoed (``X-Amz-Credential=ASIA…VV7A/…``): once per key."""
+    akid, slash, scope = _decode(value).partition("/")
+    return f"{key}={mask_key(akid)}{slash}{scope}"
 
 
-# The echo of an exactly spelled elided item: built once per name.
-_ELIDED_ITEM = {name: f"{name}=…" for name, action in _HIDE_EXACT.items() if action == _ELIDE}
+# The echo of the sensitive items as SDKs spell them: the elided ones as a constant, the
+# key ids (None here) masked through _masked_item.
+_ECHO_EXACT: dict[str, str | None] = {
+    name: f"{name}=…" if action == _ELIDE else None for name, action in _HIDE_EXACT.items()
+}
 
 
-def _hide(item: str) -> str:
-    """One sensitive ``key=value`` item as echoed: key ids masked, secrets elided."""
-    key, _, value = item.partition("=")
-    elided = _ELIDED_ITEM.get(key)
-    if elided is not None:
-        return elided
-    action = _HIDE_EXACT.get(key) or _ACTIONS_ANY_CASE[_decode(key).lower()]
-    return f"{key}={_masked_credential(value)}" if action == _MASK else f"{key}=…"
+def _other_spelling(key: str, value: str, item: str) -> str:
+    """The echo of an item whose name is not as SDKs write it: hidden when the name, decoded
+    and in any case, is a sensitive one."""
+    action = _ACTIONS_ANY_CASE.get(_decode(key).lower())
+    if action is None:
+        return item
+    return _masked_item(key, value) if action == _MASK else f"{key}=…"
 
 
 def parse(url: str) -> ParsedUrl:
     """Parse one URL; never raises.  Problems are (code, message) pairs on the result."""
-    result = ParsedUrl(url=url)
+    result = ParsedUrl(url)
     text = url.strip()
-    if not text:
-        result.problems.append(("CA307", "empty URL"))
+    scheme, sep, rest = text.partition("://")
+    if not sep:
+        scheme, rest = "https", text  # RDS / DSQL auth tokens are URLs without a scheme
+    rest, fragment, _ = rest.partition("#")  # a "?" after the "#" is the fragment's
+    before, _, query = rest.partition("?")
+    netloc, _, path = before.partition("/")
+    if "@" in netloc:
+        netloc = netloc.rpartition("@")[2]  # userinfo is never echoed
+    endpoint = _endpoint(scheme, netloc)
+    if isinstance(endpoint, str):
+        result.problems.append(("CA307", endpoint if text else "empty URL"))
         return result
-    split = _split(result, text)
-    if split is None:
-        return result
-    origin, query, fragment = split
+    result.scheme, result.host, s3_host, virtual_bucket = endpoint
+    result.path = path = f"/{path}"
     if not query:
         result.problems.append(("CA307", "URL has no query string: not a presigned URL"))
         return result
 
+    # One pass over the items: the watched parameters, and the echo with sensitive values
+    # hidden (SDK spellings by name; any other spelling of those names, decoded, too).
+    result.query = query
     items = result.items = query.split("&")
-    params = result.params = {k: v for k, _, v in map(str.partition, items, repeat("="))}
+    params = result.params
+    echo, others = [], []
+    for item in items:
+        key, _, value = item.partition("=")
+        params[key] = value
+        if key in _ECHO_EXACT:
+            echo.append(_ECHO_EXACT[key] or _masked_item(key, value))
+        elif key not in _WATCHED and key[:1] in _SENSITIVE_START:
+            others.append(key)
+            echo.append(_other_spelling(key, value, item))
+        else:
+            echo.append(item)
     if len(params) < len(items):
         _repeated(result, items)
-    # Items to hide in the echo: SDK spellings, and any other spelling of those names.
-    prefixes = _HIDDEN_PREFIXES
-    for key in params.keys() - _WATCHED:
-        if key[:1] in _SENSITIVE_START:
-            name = _decode(key)
-            if name.lower() in _ACTIONS_ANY_CASE:
-                prefixes += (f"{key}=",)
-            if name != key and name in _WATCHED:
-                if name in params:
-                    result.problems.append(
-                        ("CA307", f"query parameter {name} appears more than once")
-                    )
-                params[name] = params[key]
-    echoed = [_hide(item) if item.startswith(prefixes) else item for item in items]
-    result.elided = f"{origin}?{'&'.join(echoed)}{'#…' if fragment else ''}"
+    for key in others:  # an encoded spelling of a watched name is read as that name
+        name = _decode(key)
+        if name != key and name in _WATCHED:
+            if name in params:
+                result.problems.append(("CA307", f"query parameter {name} appears more than once"))
+            params[name] = params[key]
+    result.elided = f"{endpoint[0]}://{netloc}{path}?{'&'.join(echo)}{'#…' if fragment else ''}"
 
     for name in TOKEN_PARAMS:
         if name in params:
@@ -272,49 +253,79 @@ def parse(url: str) -> ParsedUrl:
         result.problems.append(
             ("CA307", "no X-Amz-Algorithm or AWSAccessKeyId parameter: not a presigned URL")
         )
-    _addressing(result)
+    # Virtual-host or path style, for S3 URLs (the signature depends on it).
+    if s3_host or result.algorithm == SIGV2 or result.service in S3_SERVICES:
+        result.is_s3 = True
+        if virtual_bucket is not None:
+            result.addressing_style, result.bucket = "virtual-host", virtual_bucket
+        else:
+            result.addressing_style = "path"
+            result.bucket = _decode(path[1:].partition("/")[0]) or None
     return result
+
+
+def _repeated(result: ParsedUrl, items: list[str]) -> None:
+    """A watched parameter written twice is ambiguous (which one does S3 read?)."""
+    seen: set[str] = set()
+    for item in items:
+        key = item.partition("=")[0]
+        if key in seen and key in _WATCHED:
+            result.problems.append(("CA307", f"query parameter {key} appears more than once"))
+        seen.add(key)
+
+
+@lru_cache(maxsize=1024)
+def _scope(
+    algorithm_raw: str | None, credential: str | None, region_set: bool
+) -> tuple[str, tuple[str | None, ...], tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]:
+    """What a SigV4 URL's algorithm and credential say, once per signing key: the algorithm,
+    (key id, date, region, service), and the problems with the algorithm and the credential."""
+    algorithm = _decode(algorithm_raw or "")
+    algorithm_problems: tuple[tuple[str, str], ...] = ()
+    if algorithm and algorithm not in (SIGV4, SIGV4A):
+        algorithm_problems = (("CA307", f"unknown X-Amz-Algorithm {algorithm[:40]!r}"),)
+        algorithm = SIGV4A if region_set else SIGV4
+    elif not algorithm:
+        algorithm = SIGV4A if region_set else SIGV4
+    sigv4a = algorithm == SIGV4A
+    fields: tuple[str | None, ...] = (None, None, None, None)
+    credential_problems: tuple[tuple[str, str], ...] = ()
+    if credential is not None:
+        parts = _decode(credential).split("/")
+        want = 4 if sigv4a else 5
+        if not (len(parts) == want and parts[-1] == "aws4_request" and parts[0]):
+            region_part = "" if sigv4a else "<region>/"
+            message = f"X-Amz-Credential is not <key>/<date>/{region_part}<service>/aws4_request"
+            credential_problems = (("CA307", message),)
+        if len(parts) == want:
+            region = None if sigv4a else parts[2]
+            fields = (parts[0] or None, parts[1], region, parts[-2])
+        else:
+            fields = (parts[0] or None, None, None, None)
+    return algorithm, fields, algorithm_problems, credential_problems
 
 
 def _parse_v4(result: ParsedUrl, params: dict[str, str]) -> None:
     problems = result.problems
-    missing = (
-        [] if params.keys() >= _V4_REQUIRED_SET else [p for p in _V4_REQUIRED if p not in params]
+    algorithm_raw, credential, amz_date, expires, signed, signature = map(params.get, _V4_REQUIRED)
+    region_set = "X-Amz-Region-Set" in params
+    algorithm, fields, algorithm_problems, credential_problems = _scope(
+        algorithm_raw, credential, region_set
     )
-    algorithm = _decode(params.get("X-Amz-Algorithm", ""))
-    if algorithm and algorithm not in (SIGV4, SIGV4A):
-        problems.append(("CA307", f"unknown X-Amz-Algorithm {algorithm[:40]!r}"))
-        algorithm = SIGV4 if "X-Amz-Region-Set" not in params else SIGV4A
-    elif not algorithm:
-        algorithm = SIGV4A if "X-Amz-Region-Set" in params else SIGV4
     result.algorithm = algorithm
+    result.access_key_id, result.credential_date, result.region, result.service = fields
+    problems.extend(algorithm_problems)
     sigv4a = algorithm == SIGV4A
-    if sigv4a and "X-Amz-Region-Set" not in params:
-        missing.append("X-Amz-Region-Set")
-    if missing:
+    required = (algorithm_raw, credential, amz_date, expires, signed, signature)
+    if None in required or (sigv4a and not region_set):
+        missing = [p for p in _V4_REQUIRED if p not in params]
+        if sigv4a and not region_set:
+            missing.append("X-Amz-Region-Set")
         problems.append(("CA307", "missing required parameter " + ", ".join(missing)))
-
-    credential = params.get("X-Amz-Credential")
-    if credential is not None:
-        akid, scope, ok = _credential(credential, sigv4a)
-        if not ok:
-            region_part = "" if sigv4a else "<region>/"
-            problems.append(
-                (
-                    "CA307",
-                    f"X-Amz-Credential is not <key>/<date>/{region_part}<service>/aws4_request",
-                )
-            )
-        result.access_key_id = akid
-        if scope is not None:
-            result.credential_date = scope[0]
-            result.service = scope[-1]
-            if not sigv4a:
-                result.region = scope[1]
-    if sigv4a and "X-Amz-Region-Set" in params:
+    problems.extend(credential_problems)
+    if sigv4a and region_set:
         result.region = result.region_set = _decode(params["X-Amz-Region-Set"])
 
-    amz_date = params.get("X-Amz-Date")
     if amz_date is not None:
         signed_at = parse_amz_date(amz_date)
         if signed_at is None:
@@ -325,7 +336,7 @@ def _parse_v4(result: ParsedUrl, params: dict[str, str]) -> None:
             if result.credential_date and result.credential_date != amz_date[:8]:
                 problems.append(("CA307", "X-Amz-Credential date differs from the X-Amz-Date day"))
 
-    expires = result.expires_raw = params.get("X-Amz-Expires")
+    result.expires_raw = expires
     if expires is not None:
         if not _is_int(expires):
             problems.append(("CA305", "X-Amz-Expires is not an integer"))
@@ -334,23 +345,24 @@ def _parse_v4(result: ParsedUrl, params: dict[str, str]) -> None:
             if not 1 <= seconds <= MAX_EXPIRES:
                 problems.append(("CA305", f"X-Amz-Expires={seconds} is outside 1..{MAX_EXPIRES}"))
             if result.signed_at is not None:
-                result.expires_at = result.signed_at + timedelta(seconds=seconds)
+                result.expires_at = result.signed_at + timedelta(0, seconds)
 
-    signed = params.get("X-Amz-SignedHeaders")
-    if signed is not None:
-        names = result.signed_headers = (
-            _HOST_ONLY if signed == "host" else tuple(_decode(signed).lower().split(";"))
-        )
+    if signed == "host":
+        result.signed_headers = HOST_ONLY
+    elif signed is not None:
+        names = result.signed_headers = tuple(_decode(signed).lower().split(";"))
         if "host" not in names or "" in names:
             problems.append(("CA307", "X-Amz-SignedHeaders does not include host"))
 
-    signature = result.signature = params.get("X-Amz-Signature")
-    if (
-        signature is not None
-        and algorithm == SIGV4
-        and (len(signature) != 64 or signature.strip(_HEX))
-    ):
+    result.signature = signature
+    if signature is not None and algorithm == SIGV4 and not is_hex_digest(signature):
         problems.append(("CA307", "X-Amz-Signature is not 64 lowercase hex digits"))
+
+
+def is_hex_digest(text: str) -> bool:
+    """64 lowercase hex digits (``bytes.translate`` deletes them in C: a third of the cost
+    of ``str.strip`` with the digits or a regex)."""
+    return len(text) == 64 and text.isascii() and not text.encode().translate(None, _HEX_DIGITS)
 
 
 def _parse_v2(result: ParsedUrl, params: dict[str, str]) -> None:
@@ -376,23 +388,3 @@ def _parse_v2(result: ParsedUrl, params: dict[str, str]) -> None:
     signature = params.get("Signature")
     if signature is not None:
         result.signature = _decode(signature)
-
-
-def _addressing(result: ParsedUrl) -> None:
-    """Virtual-host or path style, for S3 URLs (the signature depends on it)."""
-    host = result.host
-    is_s3 = result.is_s3 = (
-        result.service in S3_SERVICES
-        or result.algorithm == SIGV2
-        or _S3_HOST.search(host) is not None
-    )
-    if not is_s3:
-        return
-    match = _VIRTUAL_HOST.match(host.partition(":")[0])
-    if match is not None:
-        result.addressing_style = "virtual-host"
-        result.bucket = match.group("bucket")
-        return
-    result.addressing_style = "path"
-    segment = result.path.lstrip("/").split("/", 1)[0]
-    result.bucket = _decode(segment) or None

@@ -9,7 +9,8 @@ URL that is fine.
 Canonicalisation follows botocore ``auth.py`` (``SigV4QueryAuth``, ``S3SigV4QueryAuth``,
 ``HmacV1QueryAuth``) and the aws-c-auth signing suite: S3 paths verbatim, other services'
 paths dot-segment-normalised and encoded once more (the suite's ``normalize`` flag); query
-keys and values re-encoded with ``quote(safe='-_.~')`` and sorted; payload hash
+keys and values re-encoded with ``quote(safe='-_.~')`` and sorted (a query SDK-written, thus
+already so encoded, is recognised by one C pass and only sorted); payload hash
 ``UNSIGNED-PAYLOAD`` for S3 and the empty body's SHA-256 elsewhere (or ``X-Amz-Content-Sha256``
 when the URL states one).  Only what a signing key shares is cached: per (secret, date,
 region, service), an HMAC object keyed with the derived key — deriving one costs four HMACs,
@@ -32,22 +33,33 @@ from functools import lru_cache
 from itertools import repeat
 from urllib.parse import quote, unquote
 
-from credaudit.presign.parse import SIGV2, SIGV4, SIGV4A, TOKEN_PARAMS, ParsedUrl
+from credaudit.presign.parse import (
+    HOST_ONLY,
+    SIGV2,
+    SIGV4,
+    SIGV4A,
+    TOKEN_PARAMS,
+    ParsedUrl,
+    is_hex_digest,
+)
 
 METHODS = ("GET", "PUT", "HEAD", "DELETE", "POST")
 UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 _SAFE = re.compile(r"[A-Za-z0-9\-_.~%]*")
 _BAD_ESCAPE = re.compile(r"%(?![0-9A-F]{2})")
-# What an AWS-encoded query may hold (bytes.translate deletes them in C: the fastest test
-# for ~1.5 KB with a session token in it).
-_QUERY_CHARS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~%=&"
+# What an AWS-encoded key or value may hold (bytes.translate deletes them in C: the fastest
+# test for ~1.5 KB with a session token in it).
+_UNRESERVED = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~%"
 _SAFE_PATH = re.compile(r"[A-Za-z0-9\-_.~%/]*")
 _SPACES = re.compile(r"\s+")
 _KEY_CACHE_LIMIT = 4096
-_signer_cache: dict[tuple[str, str, str, str], hmac.HMAC] = {}
-_SKIP = frozenset({"X-Amz-Signature"})  # the canonical query leaves the signature out
+_signer_cache: dict[tuple[str, str, str, str], tuple[hmac.HMAC, bytes]] = {}
+# The canonical query leaves the signature out (and, in one suite shape, the token): by key,
+# and as item prefixes while "=" stands aside as NUL.
+_SKIP = frozenset({"X-Amz-Signature"})
 _SKIP_WITH_TOKEN = _SKIP | frozenset(TOKEN_PARAMS)
+_SKIP_SORTED = {skip: tuple(f"{name}\0" for name in skip) for skip in (_SKIP, _SKIP_WITH_TOKEN)}
 
 # botocore auth.py HmacV1Auth.QSAOfInterest: sub-resources that SigV2 signs.
 _V2_SUBRESOURCES = frozenset(
@@ -113,27 +125,29 @@ def _encode(part: str) -> str:
     return part if _is_canonical(part) else quote(unquote(part), safe="-_.~")
 
 
-def canonical_query(items: Sequence[str], *, skip_token: bool = False) -> str:
-    """The canonical query string from raw ``key=value`` items (sorted by key, then value).
+def canonical_query(query: str, *, skip_token: bool = False) -> str:
+    """The canonical query string of a raw query (items sorted by key, then value).
 
-    SDKs write every item AWS-encoded already, so the items are sorted and joined as they are
-    and the result is checked once, whole; only when that fails is each one re-encoded."""
+    SDKs write every item AWS-encoded already: the query as written is checked once, whole,
+    in C, and its items are then sorted as they are, with ``=`` standing aside as NUL while
+    they sort (so a key sorts before a longer key it starts, ``a`` before ``a-b``, as in
+    botocore's (key, value) order).  Only a query that fails the check is re-encoded item
+    by item."""
     skipped = _SKIP_WITH_TOKEN if skip_token else _SKIP
+    # Without its keys and values, an encoded query is "=&=&…=": one "=" an item (none in a
+    # value, no bare key) and nothing else (no NUL either).
+    rest = query.encode().translate(None, _UNRESERVED) if query.isascii() else b""
+    if rest == b"=&" * (len(rest) >> 1) + b"=" and _BAD_ESCAPE.search(query) is None:
+        parts = query.replace("=", "\0").split("&")
+        parts.sort()
+        prefixes = _SKIP_SORTED[skipped]
+        return "&".join([p for p in parts if not p.startswith(prefixes)]).replace("\0", "=")
     pairs = sorted(
-        (key, value)
-        for key, _, value in map(str.partition, items, repeat("="))
+        (_encode(key), _encode(value))
+        for key, _, value in map(str.partition, query.split("&"), repeat("="))
         if key not in skipped
     )
-    query = "&".join([f"{key}={value}" for key, value in pairs])
-    if (
-        query.count("=") == len(pairs)  # no "=" inside a key or value
-        and query.isascii()
-        and not query.encode().translate(None, _QUERY_CHARS)
-        and ("%" not in query or _BAD_ESCAPE.search(query) is None)
-    ):
-        return query
-    encoded = sorted((_encode(key), _encode(value)) for key, value in pairs)
-    return "&".join([f"{key}={value}" for key, value in encoded])
+    return "&".join([f"{key}={value}" for key, value in pairs])
 
 
 def _remove_dot_segments(path: str) -> str:
@@ -187,17 +201,18 @@ def signing_key(secret: str, date: str, region: str, service: str) -> bytes:
     return key
 
 
-def _signer(secret: str, date: str, region: str, service: str) -> hmac.HMAC:
-    """An HMAC keyed with the signing key, once per (secret, date, region, service): each
-    signature is then ``copy()`` + ``update`` (half of ``hmac.digest``, which sets the key
-    up again every call)."""
+def _signer(secret: str, date: str, region: str, service: str) -> tuple[hmac.HMAC, bytes]:
+    """An HMAC keyed with the signing key, and the string to sign's scope line, once per
+    (secret, date, region, service): each signature is then ``copy()`` + ``update`` (half
+    of ``hmac.digest``, which sets the key up again every call)."""
     cache_key = (secret, date, region, service)
     signer = _signer_cache.get(cache_key)
     if signer is None:
-        signer = hmac.new(signing_key(secret, date, region, service), digestmod=hashlib.sha256)
+        mac = hmac.new(signing_key(secret, date, region, service), digestmod=hashlib.sha256)
+        scope = f"{date}/{region}/{service}/aws4_request\n".encode()
         if len(_signer_cache) >= _KEY_CACHE_LIMIT:
             _signer_cache.clear()
-        _signer_cache[cache_key] = signer
+        signer = _signer_cache[cache_key] = (mac, scope)
     return signer
 
 
@@ -251,23 +266,25 @@ def _verify_v4(
     normalize: bool | None,
     payload_hash: str | None,
 ) -> Verdict:
-    if not (parsed.amz_date and parsed.credential_date and parsed.region and parsed.service):
+    date, region, service = parsed.credential_date, parsed.region, parsed.service
+    if not (parsed.amz_date and date and region and service):
         return Verdict(None, reason="the URL's credential scope or date is unreadable")
     lowered = _lower_headers(headers)
-    missing: list[str]
-    if parsed.signed_headers == ("host",) and "host" not in lowered:
-        header_block, missing = f"host:{parsed.host}\n", []
+    if parsed.signed_headers == HOST_ONLY and "host" not in lowered:
+        header_block = f"host:{parsed.host}\n"
     else:
         header_block, missing = _canonical_headers(parsed.signed_headers, parsed.host, lowered)
-    if missing:
-        return Verdict(
-            None,
-            reason="signed header value(s) not supplied: "
-            + ", ".join(missing)
-            + " (use --header NAME:VALUE)",
-        )
-    if normalize is None:
-        normalize = not parsed.is_s3
+        if missing:
+            return Verdict(
+                None,
+                reason="signed header value(s) not supplied: "
+                + ", ".join(missing)
+                + " (use --header NAME:VALUE)",
+            )
+    methods = (method.upper(),) if method else METHODS
+    expected = parsed.signature or ""
+    if not is_hex_digest(expected):  # no hex digest can equal it
+        return Verdict(False, reason=f"signature does not match ({'/'.join(methods)})")
     payloads: tuple[str, ...]
     if payload_hash is not None:
         payloads = (payload_hash,)
@@ -283,35 +300,28 @@ def _verify_v4(
             # Services sign the empty body's hash; a client configured with the S3 signer
             # (signature_version="s3v4") signs UNSIGNED-PAYLOAD instead.
             payloads = (EMPTY_SHA256, UNSIGNED_PAYLOAD)
-    path = canonical_path(parsed.path, normalize=normalize)
-    scope = f"{parsed.credential_date}/{parsed.region}/{parsed.service}/aws4_request"
-    signer = _signer(secret, parsed.credential_date, parsed.region, parsed.service)
+    path = canonical_path(
+        parsed.path, normalize=not parsed.is_s3 if normalize is None else normalize
+    )
+    signer, scope = _signer(secret, date, region, service)
+    to_sign = f"{SIGV4}\n{parsed.amz_date}\n".encode() + scope
     signed_names = ";".join(parsed.signed_headers)
-    methods = (method.upper(),) if method else METHODS
     # The token is signed, except in the suite's post-sts-header-after shape (non-S3 only:
     # S3 signs every query parameter, so an unsigned token there is just a mismatch).
-    variants = [False]
-    if parsed.has_token and not parsed.is_s3:
-        variants.append(True)
-    expected = (parsed.signature or "").encode("utf-8", "surrogateescape")
-    to_sign = f"{SIGV4}\n{parsed.amz_date}\n{scope}\n".encode()
-    for skip_token in variants:
-        query = canonical_query(parsed.items, skip_token=skip_token)
+    for skip_token in (False, True) if parsed.has_token and not parsed.is_s3 else (False,):
+        query = canonical_query(parsed.query, skip_token=skip_token)
         for payload in payloads:
             # Everything after the method: hashed once per try, never rebuilt.
             rest = f"\n{path}\n{query}\n{header_block}\n{signed_names}\n{payload}".encode(
                 "utf-8", "surrogateescape"
             )
             for candidate in methods:
-                creq = hashlib.sha256(candidate.encode())
-                creq.update(rest)
                 mac = signer.copy()
-                mac.update(to_sign + creq.hexdigest().encode())
-                if hmac.compare_digest(mac.hexdigest().encode(), expected):
+                mac.update(to_sign + hashlib.sha256(candidate.encode() + rest).hexdigest().encode())
+                if hmac.compare_digest(mac.hexdigest(), expected):
                     token_signed = (not skip_token) if parsed.has_token else None
                     return _matched(candidate, token_signed, skip_token)
-    tried = "/".join(methods)
-    return Verdict(False, reason=f"signature does not match ({tried})")
+    return Verdict(False, reason=f"signature does not match ({'/'.join(methods)})")
 
 
 def _same(computed: str, stated: str | None) -> bool:
@@ -330,11 +340,7 @@ def _v2_resources(parsed: ParsedUrl) -> list[str]:
     if "." in host and not host.replace(".", "").isdigit() and not host.startswith("s3"):
         candidates.append(f"/{first}{parsed.path}")
     candidates.append(parsed.path)
-    seen: list[str] = []
-    for c in candidates:
-        if c not in seen:
-            seen.append(c)
-    return seen
+    return list(dict.fromkeys(candidates))  # each once, in order
 
 
 def _verify_v2(
@@ -351,7 +357,7 @@ def _verify_v2(
     standard = {"content-md5": "", "content-type": ""}
     amz: dict[str, str] = {}
     subresources: list[tuple[str, str | None]] = []
-    for raw_key, raw_value in parsed.pairs:
+    for raw_key, _, raw_value in map(str.partition, parsed.items, repeat("=")):
         key = unquote(raw_key)
         value = unquote(raw_value)
         lk = key.lower()

@@ -11,6 +11,7 @@ from functools import lru_cache
 from typing import Any
 
 import boto3
+import pytest
 from botocore.config import Config
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -123,5 +124,30 @@ def test_canonical_query_orders_keys_that_prefix_each_other_as_botocore() -> Non
     items = ["a~=1", "a0=2", "a.b=3", "a-b=4", "a=5", "a=", "A=6", "a%2A=7", "X-Amz-Signature=f"]
     signer = SigV4QueryAuth(Credentials("AKIDEXAMPLE", "secret"), "s3", "us-east-1")
     request = AWSRequest(method="GET", url="https://h.example/?" + "&".join(items[:-1]))
-    assert canonical_query(items) == signer.canonical_query_string(request)
-    assert canonical_query(items).startswith("A=6&a=&a=5&a%2A=7&a-b=4&a.b=3&a0=2&a~=1")
+    assert canonical_query("&".join(items)) == signer.canonical_query_string(request)
+    assert canonical_query("&".join(items)).startswith("A=6&a=&a=5&a%2A=7&a-b=4&a.b=3&a0=2&a~=1")
+
+
+@pytest.mark.parametrize(
+    ("query", "canonical"),
+    [
+        ("a=b%2fc&B=1", "B=1&a=b%2Fc"),  # lower-case escape: re-encoded upper
+        ("k&a=1", "a=1&k="),  # a bare key signs as "k="
+        ("a=x=y&b=2", "a=x%3Dy&b=2"),  # "=" inside a value
+        ("a=%zz&b=%E1%88", "a=%25zz&b=%E1%88"),  # "%" that starts no escape
+        ("a=%4", "a=%254"),  # an escape cut short at the end
+        ("a=b+c&c=d%20e", "a=b%2Bc&c=d%20e"),  # "+" is a plus, not a space
+        ("a=%C3%A9&b=é", "a=%C3%A9&b=%C3%A9"),  # raw non-ASCII
+        ("a\0b=1&c=2", "a%00b=1&c=2"),  # NUL (the sort's stand-in for "=")
+        ("x=1&X-Amz-Signature=ab&a=", "a=&x=1"),  # the signature is left out
+        ("X-Amz-Signature", ""),  # ... even without "="
+        ("a=1&a=0", "a=0&a=1"),  # one key twice: by value
+        ("=&=", "=&="),
+    ],
+)
+def test_canonical_query_re_encodes_what_is_not_aws_encoded(query: str, canonical: str) -> None:
+    """The whole-query check lets through only an AWS-encoded query; every other shape is
+    re-encoded item by item (the aws-c-auth suite's decode and encode)."""
+    from credaudit.presign.verify import canonical_query
+
+    assert canonical_query(query) == canonical
