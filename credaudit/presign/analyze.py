@@ -24,7 +24,7 @@ from credaudit.analysis.rules import RULES, make_finding
 from credaudit.durations import format_duration
 from credaudit.keys import account_from_key, key_kind, mask_key
 from credaudit.model import Finding, KeyKind, format_instant
-from credaudit.presign.parse import ParsedUrl
+from credaudit.presign.parse import CACHED_UP_TO, ParsedUrl
 from credaudit.presign.verify import Verdict
 
 MAX_ECHO = 2048
@@ -219,7 +219,9 @@ def analyze(
         session = sessions.get(akid)
     if session is not None and session.tzinfo is not UTC:
         session = session.astimezone(UTC)  # every instant rendered is UTC
-    masked, kind, account = _key_facts(akid)
+    masked, kind, account = (
+        _key_facts if akid is None or len(akid) <= CACHED_UP_TO else _key_facts.__wrapped__
+    )(akid)
     nominal = parsed.expires_at
     effective = (
         session if session is not None and (nominal is None or session < nominal) else nominal
@@ -244,6 +246,11 @@ def analyze(
         effective,
     )
     subject = masked or parsed.host or (f"line {line}" if line is not None else "url")
+    key_finding, session_expired = (
+        (_key_finding, _session_expired)
+        if len(subject) <= CACHED_UP_TO
+        else (_key_finding.__wrapped__, _session_expired.__wrapped__)
+    )
     findings = result.findings
     invalid = False
     for code, message in parsed.problems:
@@ -251,7 +258,7 @@ def analyze(
         invalid = invalid or code in _INVALID_CODES
 
     if kind is KeyKind.LONG_TERM:
-        findings.append(_key_finding("CA309", subject))
+        findings.append(key_finding("CA309", subject))
     if session is not None and nominal is not None and session < nominal:
         findings.append(
             _finding(
@@ -263,7 +270,7 @@ def analyze(
             )
         )
     elif session is None and (kind is KeyKind.TEMPORARY or parsed.token_param is not None):
-        findings.append(_key_finding("CA302", subject))
+        findings.append(key_finding("CA302", subject))
     signed_at = parsed.signed_at
     if signed_at is not None and signed_at > now + budget.skew_margin:
         findings.append(
@@ -296,7 +303,7 @@ def analyze(
     expiring = False
     if remaining <= _ZERO:
         if effective != nominal:
-            findings.append(_session_expired(subject, effective))
+            findings.append(session_expired(subject, effective))
         else:
             findings.append(
                 _finding(

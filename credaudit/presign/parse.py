@@ -143,6 +143,12 @@ def parse_amz_date(text: str) -> datetime | None:
         return None
 
 
+# The per-endpoint and per-signing-key caches take values up to this long: real hosts (253
+# characters at most) and credential scopes are far shorter, and a hostile line of 64 KiB
+# must not be kept 1,024 times.  A longer value is worked out uncached.
+CACHED_UP_TO = 300
+
+
 @lru_cache(maxsize=1024)
 def _endpoint(scheme: str, netloc: str) -> tuple[str, str, bool, str | None] | str:
     """(scheme, host as compared, whether it names S3, the bucket of a virtual-host name) of
@@ -177,6 +183,10 @@ def _masked_item(key: str, value: str) -> str:
     return f"{key}={mask_key(akid)}{slash}{scope}"
 
 
+def _masked(key: str, value: str) -> str:
+    return (_masked_item if len(value) <= CACHED_UP_TO else _masked_item.__wrapped__)(key, value)
+
+
 # The echo of the sensitive items as SDKs spell them: the elided ones as a constant, the
 # key ids (None here) masked through _masked_item.
 _ECHO_EXACT: dict[str, str | None] = {
@@ -190,7 +200,7 @@ def _other_spelling(key: str, value: str, item: str) -> str:
     action = _ACTIONS_ANY_CASE.get(_decode(key).lower())
     if action is None:
         return item
-    return _masked_item(key, value) if action == _MASK else f"{key}=…"
+    return _masked(key, value) if action == _MASK else f"{key}=…"
 
 
 def parse(url: str) -> ParsedUrl:
@@ -205,7 +215,7 @@ def parse(url: str) -> ParsedUrl:
     netloc, _, path = before.partition("/")
     if "@" in netloc:
         netloc = netloc.rpartition("@")[2]  # userinfo is never echoed
-    endpoint = _endpoint(scheme, netloc)
+    endpoint = (_endpoint if len(netloc) <= CACHED_UP_TO else _endpoint.__wrapped__)(scheme, netloc)
     if isinstance(endpoint, str):
         result.problems.append(("CA307", endpoint if text else "empty URL"))
         return result
@@ -225,7 +235,7 @@ def parse(url: str) -> ParsedUrl:
         key, _, value = item.partition("=")
         params[key] = value
         if key in _ECHO_EXACT:
-            echo.append(_ECHO_EXACT[key] or _masked_item(key, value))
+            echo.append(_ECHO_EXACT[key] or _masked(key, value))
         elif key not in _WATCHED and key[:1] in _SENSITIVE_START:
             others.append(key)
             echo.append(_other_spelling(key, value, item))
@@ -309,9 +319,10 @@ def _parse_v4(result: ParsedUrl, params: dict[str, str]) -> None:
     problems = result.problems
     algorithm_raw, credential, amz_date, expires, signed, signature = map(params.get, _V4_REQUIRED)
     region_set = "X-Amz-Region-Set" in params
-    algorithm, fields, algorithm_problems, credential_problems = _scope(
-        algorithm_raw, credential, region_set
-    )
+    short = len(credential or "") + len(algorithm_raw or "") <= CACHED_UP_TO
+    algorithm, fields, algorithm_problems, credential_problems = (
+        _scope if short else _scope.__wrapped__
+    )(algorithm_raw, credential, region_set)
     result.algorithm = algorithm
     result.access_key_id, result.credential_date, result.region, result.service = fields
     problems.extend(algorithm_problems)
