@@ -28,9 +28,11 @@ def format_instant(value: datetime) -> str:
     """The one instant format of every machine-readable output: whole seconds, ``Z``.
 
     ``isoformat`` gives the same text for a UTC instant at a fifth of strftime's cost (bulk
-    token and URL output formats several per line); anything else takes strftime."""
+    token and URL output formats several per line); anything else takes strftime.  Its
+    first 19 characters are the whole seconds whatever follows (microseconds, offset), and
+    without ``timespec`` it skips a keyword argument's parsing (0.4 µs a call here)."""
     if value.tzinfo is UTC and value.year >= 1000:
-        return value.isoformat(timespec="seconds")[:19] + "Z"
+        return value.isoformat()[:19] + "Z"
     return value.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
