@@ -438,8 +438,17 @@ def _timing(candidate: Candidate, j: _Judgement, ctx: Context) -> None:
             if expired
             else f"expires in {format_duration(exp - now)}"
         )
-        renew = "; no refresh token came with it" if candidate.refresh_token is False else ""
-        j.add("CA802", f"{left}, but the work needs {need} (run + dwell + retries + skew){renew}")
+        j.add("CA802", f"{left}, but the work needs {need} (run + dwell + retries + skew)")
+        if candidate.refresh_token is False:
+            # A token answer that could carry a refresh token and does not (RULES.md CA809:
+            # "missing where the work outlives the access token"); CA802 says the access
+            # token dies, CA809 that nothing came with it to renew it.
+            j.add(
+                "CA809",
+                f"the answer carries no refresh token, and the work runs "
+                f"{format_duration(ctx.work_ends - exp)} past the access token's exp "
+                f"({format_instant(exp)}): only a new grant renews it",
+            )
     if j.invalid:
         record.status = "invalid"
     elif expired:
