@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from credaudit.analysis.budget import Budget
-from credaudit.analysis.rules import rule
+from credaudit.analysis.rules import RULES
 from credaudit.durations import format_duration
 from credaudit.model import Severity, format_instant
 from credaudit.tokens.header import B64TOKEN, api_key_id
@@ -82,7 +82,8 @@ class Context:
 
 
 def fingerprint(token: str) -> str:
-    return "sha256:" + hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+    # The first 6 bytes' hex is hexdigest()[:12], without hex-encoding the other 26.
+    return "sha256:" + hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()[:6].hex()
 
 
 def masked(token: str) -> str:
@@ -119,7 +120,7 @@ class _Judgement:
         self.invalid = False
 
     def add(self, code: str, message: str, severity: Severity | None = None) -> None:
-        entry = rule(code)
+        entry = RULES[code]  # the codes here are literals, all in the catalogue
         self.findings.append(
             TokenFindingView(
                 code=code,
@@ -396,7 +397,6 @@ def _answer_times(candidate: Candidate, j: _Judgement, ctx: Context) -> None:
 def _timing(candidate: Candidate, j: _Judgement, ctx: Context) -> None:
     record = j.record
     now = ctx.now
-    skew = ctx.budget.skew_margin
     exp, iat, nbf = record.expires_at, record.issued_at, record.not_before
     if exp is not None:
         start = iat or nbf
@@ -407,7 +407,7 @@ def _timing(candidate: Candidate, j: _Judgement, ctx: Context) -> None:
         j.add(
             "CA803",
             f"nbf is {format_duration(nbf - now)} in the future (beyond the "
-            f"{format_duration(skew)} skew margin): a clock is off",
+            f"{format_duration(ctx.budget.skew_margin)} skew margin): a clock is off",
         )
     if iat is not None and iat > ctx.skewed_future and candidate.expires_in is None:
         j.add(
