@@ -495,6 +495,8 @@ def _refresh(candidate: Candidate, j: _Judgement, ctx: Context) -> bool:
 
 
 def _finish(j: _Judgement) -> TokenRecord:
+    """The record with its findings, the most severe first: ``--format jsonl`` decides
+    whether a record fails ``--fail-on`` from its first finding alone."""
     if len(j.findings) > 1:
         j.findings.sort(key=lambda f: (-f.severity.rank, f.code))
     j.record.findings = j.findings
