@@ -10,7 +10,9 @@ In one run, interleaved, best of ``--repeat``:
   3. decoding without verification: ``credaudit token --from FILE --format jsonl`` end to
      end, the library's ``inspect_stream`` (records, no output), and the segment decoder alone;
   4. both CLI runs again with ``--jobs 2`` (the default picks only idle cores: on a loaded
-     machine, one process).
+     machine, one process);
+  5. the floor: a bare loop doing only the irreducible work of a decode-only JSON line
+     (split, decode, parse, fingerprint, instants, dump), to say how far pure Python can go.
 
 The input looks like production: every token distinct (its own sub, jti, client), issued at
 times spread over the last 50 minutes, lifetimes of 15, 30 or 60 minutes, signed by one of
@@ -171,7 +173,72 @@ def main() -> None:
         for token in tokens:
             decode(token)
 
-    names = ("pyjwt", "verify", "verify_j2", "decode_cli", "decode_cli_j2", "library", "segments")
+    def floor() -> None:
+        """The irreducible work of a decode-only JSON line per token, as a bare loop: read
+        the file's lines, split the token, base64url-decode and parse header and claims,
+        the sha256 fingerprint, the three instants, and orjson's dump of a record holding
+        the same fields and finding text as credaudit's, written to /dev/null.  No
+        classification, no judgement beyond exp against now, no checks."""
+        import binascii
+        import hashlib
+
+        import orjson
+
+        urlsafe = bytes.maketrans(b"-_", b"+/")
+        pad = (b"", b"", b"==", b"=")
+        stamp = now.timestamp()
+        fromtimestamp = datetime.fromtimestamp
+        remediation = "x" * 200  # as long as CA801's remediation text
+        with tokens_file.open("rb") as lines, open(os.devnull, "wb") as sink:
+            out: list[bytes] = []
+            for number, line in enumerate(lines, 1):
+                token = line.rstrip(b"\n")
+                head, body, _ = token.split(b".")
+                header = orjson.loads(
+                    binascii.a2b_base64(head.translate(urlsafe) + pad[len(head) % 4])
+                )
+                claims = orjson.loads(
+                    binascii.a2b_base64(body.translate(urlsafe) + pad[len(body) % 4])
+                )
+                exp, iat = claims["exp"], claims["iat"]
+                record = {
+                    "line": number,
+                    "fingerprint": "sha256:" + hashlib.sha256(token).hexdigest()[:12],
+                    "algorithm": header.get("alg"),
+                    "type": header.get("typ"),
+                    "key_id": header.get("kid"),
+                    "iss": claims.get("iss"),
+                    "sub": claims.get("sub"),
+                    "aud": claims.get("aud"),
+                    "scope": claims.get("scope"),
+                    "client_id": claims.get("client_id"),
+                    "issued_at": fromtimestamp(iat, UTC),
+                    "expires_at": fromtimestamp(exp, UTC),
+                    "lifetime_seconds": exp - iat,
+                    "remaining_seconds": int(exp - stamp),
+                    "status": "expired" if exp <= stamp else "valid",
+                    "findings": [{"code": "CA801", "remediation": remediation}]
+                    if exp <= stamp
+                    else [],
+                }
+                out.append(orjson.dumps(record, option=orjson.OPT_UTC_Z))
+                if len(out) >= 64:
+                    out.append(b"")
+                    sink.write(b"\n".join(out))
+                    out.clear()
+            out.append(b"")
+            sink.write(b"\n".join(out))
+
+    names = (
+        "pyjwt",
+        "verify",
+        "verify_j2",
+        "decode_cli",
+        "decode_cli_j2",
+        "library",
+        "segments",
+        "floor",
+    )
     runs: dict[str, list[float]] = {k: [] for k in names}
     verify = cli("--jwks", str(jwks_file), "--audience", AUDIENCE)
     verify_j2 = cli("--jwks", str(jwks_file), "--audience", AUDIENCE, "--jobs", "2")
@@ -188,6 +255,7 @@ def main() -> None:
             "decode_cli_j2": decode_cli_j2,
             "library": library,
             "segments": segments,
+            "floor": floor,
         }
         for name, run in work.items():
             runs[name].append(timed(run, name))
@@ -233,6 +301,10 @@ def main() -> None:
         f"| credaudit.tokens.jwt_segments.decode alone | {rate('segments'):,.0f} tokens/s | "
         f"{rate('segments') / rate('pyjwt'):.2f} |"
     )
+    print(
+        f"| bare loop, the irreducible work (no process start) | {rate('floor'):,.0f} tokens/s | "
+        f"{rate('floor') / rate('pyjwt'):.2f} |"
+    )
     # Each round times the baseline and credaudit back to back: the ratio within a round is
     # steadier on a shared machine than the ratio of two best-of figures.
     for name in ("verify", "verify_j2"):
@@ -241,7 +313,7 @@ def main() -> None:
             f"{name} vs PyJWT, per round: {', '.join(f'{r:.2f}' for r in rounds)} "
             f"(median {statistics.median(rounds):.2f})"
         )
-    for name in ("decode_cli", "decode_cli_j2", "library", "segments"):
+    for name in ("decode_cli", "decode_cli_j2", "library", "segments", "floor"):
         spread = sorted(n / t for t in runs[name])
         print(f"{name} tokens/s per round: {', '.join(f'{r:,.0f}' for r in spread)}")
     # On a shared machine a run gets only part of a core: tokens per CPU second (workers

@@ -380,7 +380,10 @@ def token(tokens: tuple[str, ...], fmt: str, fail_on: str, soft_fail: bool, **op
         services=services,
         service_findings=service_findings,
     )
-    click.echo(_render(report, fmt), nl=False)
+    from credaudit.report.json import escape_surrogates
+
+    # A claim may hold a lone surrogate (a JSON "\ud800" escape): shown as that escape.
+    click.echo(escape_surrogates(_render(report, fmt)), nl=False)
     if inputs.bad:
         return 2
     return exit_code(report.findings, fail_on, soft_fail)
@@ -468,8 +471,8 @@ def _rendered(
 
     for batch in batches:
         for record in inspect_candidates(batch, ctx):
-            findings = record.findings
-            yield record.to_json(), bool(findings) and any(f.severity in failing for f in findings)
+            findings = record.findings  # the most severe first (tokens.analyze._finish)
+            yield record.to_json(), bool(findings) and findings[0].severity in failing
 
 
 def _range_renderer(from_file: _FromFile, ctx: Any, failing: frozenset[Severity]) -> Any:

@@ -46,8 +46,14 @@ def base64url_decode(segment: bytes) -> bytes:
 class DecodedJwt:
     header: dict[str, Any]
     claims: dict[str, Any]
-    signing_input: bytes  # the encoded header and claims with their dot: what was signed
+    encoded: bytes  # the whole compact token, as bytes
+    signed_length: int  # the encoded header and claims with their dot: what was signed
     signature_segment: bytes
+
+    @property
+    def signing_input(self) -> bytes:
+        """Cut only when a verifier asks: most runs never check signatures."""
+        return self.encoded[: self.signed_length]
 
     @property
     def signature(self) -> bytes:
@@ -89,8 +95,9 @@ def decode(token: str) -> DecodedJwt | str:
     A well-formed token takes one pass over its characters and two orjson reads; anything
     else goes the segment-by-segment way that names what is wrong."""
     raw = token.encode("utf-8", "surrogatepass")
-    if not raw.translate(None, _JWS_BYTES) and raw.count(b".") == 2:
-        head, body, sig = raw.split(b".")
+    parts = raw.split(b".")  # three parts: two dots (no separate count pass)
+    if len(parts) == 3 and not raw.translate(None, _JWS_BYTES):
+        head, body, sig = parts
         if head and body and len(head) % 4 != 1 and len(body) % 4 != 1 and len(sig) % 4 != 1:
             try:
                 header = orjson.loads(base64url_decode(head))
@@ -99,7 +106,7 @@ def decode(token: str) -> DecodedJwt | str:
                 pass  # perhaps JSON that only ``json`` reads: the careful way decides
             else:
                 if isinstance(header, dict) and isinstance(claims, dict):
-                    return DecodedJwt(header, claims, raw[: len(head) + 1 + len(body)], sig)
+                    return DecodedJwt(header, claims, raw, len(head) + 1 + len(body), sig)
     return _decode_segments(token)
 
 
@@ -118,4 +125,6 @@ def _decode_segments(token: str) -> DecodedJwt | str:
         return claims
     if not _B64URL.fullmatch(sig) or len(sig) % 4 == 1:
         return "the signature segment is not base64url"
-    return DecodedJwt(header, claims, f"{head}.{body}".encode("ascii"), sig.encode("ascii"))
+    return DecodedJwt(
+        header, claims, token.encode("ascii"), len(head) + 1 + len(body), sig.encode("ascii")
+    )

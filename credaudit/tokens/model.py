@@ -32,7 +32,10 @@ TokenKind = Literal["jwt", "opaque", "elasticsearch", "api-key"]
 TokenStatus = Literal["valid", "expiring", "expired", "not-yet-valid", "invalid", "unknown", "none"]
 
 
-@dataclass(kw_only=True, slots=True)  # not frozen: its __init__ would cost 1 µs per finding
+# Neither frozen (its __init__ would cost 1 µs per finding) nor slotted: orjson dumps a
+# dataclass with a ``__dict__`` straight from it, and a slotted one field by field through
+# ``dataclasses.fields`` (measured: 0.17 µs against 1.3 µs for a finding).
+@dataclass(kw_only=True)
 class TokenFindingView:
     """A finding inside one token's record (the token is the subject)."""
 
@@ -61,7 +64,7 @@ def _orjson_instant(value: datetime | None) -> bool:
     return value is None or (value.tzinfo is UTC and value.year >= 1000)
 
 
-@dataclass(kw_only=True, slots=True)
+@dataclass(kw_only=True)  # not slotted: see TokenFindingView
 class TokenRecord:
     line: Annotated[int | None, Described("input line (1-based) for --from, HAR entry index")]
     found_in: Annotated[str, Described("where the token was found: file, line, variable, field")]

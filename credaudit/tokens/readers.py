@@ -88,15 +88,17 @@ def read_line(text: str, base: Candidate) -> list[Candidate]:
 
     ``base`` is the caller's own fresh candidate: it may come back filled in, not copied."""
     stripped = text.strip()
-    if not stripped or stripped.startswith("#"):
+    first = stripped[:1]  # classified by its first character: one test for a bare token
+    if not first or first == "#":
         return [replace(base, blank=True, problem="no token on this line")]
-    lower = stripped[:14].lower()
-    if lower.startswith("authorization:"):
-        return [_with_header(base, stripped[14:].lstrip(" \t"), base.found_in)]
-    if stripped.startswith("{"):
+    if first == "{":
         return read_json_line(stripped, base)
-    if lower.startswith("curl ") or lower.startswith("curl\t"):
-        return read_curl(stripped, base)
+    if first in "aAcC":
+        lower = stripped[:14].lower()
+        if lower.startswith("authorization:"):
+            return [_with_header(base, stripped[14:].lstrip(" \t"), base.found_in)]
+        if lower.startswith("curl ") or lower.startswith("curl\t"):
+            return read_curl(stripped, base)
     if " " in stripped or "\t" in stripped:
         first = stripped.split(None, 1)[0].lower()
         if first in _SCHEMES:
@@ -359,14 +361,14 @@ def lines_of(
         base = Candidate(
             found_in=f"{name}:{number}", line=number, location=where, issued_at=issued_at
         )
-        if isinstance(raw, LineTooLong):
-            yield [replace(base, problem=f"line is {raw.length} bytes long: not a token")]
-        elif isinstance(raw, bytes):
+        if isinstance(raw, bytes):
             if b"\0" in raw:
                 yield [replace(base, problem="binary data, not a token")]
             else:
                 # A byte-order mark from a Windows editor is not part of the first token.
-                text = raw.decode("utf-8-sig" if number == 1 else "utf-8", errors="replace")
-                yield read_line(text, base)
+                encoding = "utf-8-sig" if number == 1 else "utf-8"
+                yield read_line(raw.decode(encoding, "replace"), base)
+        elif isinstance(raw, LineTooLong):
+            yield [replace(base, problem=f"line is {raw.length} bytes long: not a token")]
         else:
             yield read_line(str(raw), base)

@@ -23,7 +23,7 @@ from credaudit.analysis.budget import Budget
 from credaudit.cli import cli
 from credaudit.tokens import inspect
 from credaudit.tokens.elasticsearch import audit_settings, es_time
-from tests.tokens.helpers import NOW, T0
+from tests.tokens.helpers import NOW, T0, claims, hs256, rs256
 
 AT = "2026-11-22T09:00:00Z"
 # The get-token API page's example access token (opaque, padded base64) and refresh token.
@@ -171,15 +171,51 @@ def test_work_longer_than_the_refresh_window_is_ca809(tmp_path: Path) -> None:
     assert json.loads(short.stdout)["findings"] == []  # the refresh token covers it
 
 
-def test_client_credentials_answer_has_no_refresh_token_so_a_long_run_is_ca802(
+def test_an_answer_without_a_refresh_token_for_a_longer_run_is_ca802_and_ca809(
     tmp_path: Path,
 ) -> None:
+    """client_credentials gives no refresh token (reference §4): the 20 min access token dies
+    41 min before a 1 h run ends (CA802), and nothing came with it to renew it (CA809:
+    "missing where the work outlives the access token")."""
     path = _write(tmp_path, _answer(), timedelta(0))
     result = CliRunner().invoke(
         cli, ["token", "--at", AT, "--from", str(path), "--run-time", "1h", "--format", "json"]
     )
-    (finding,) = json.loads(result.stdout)["findings"]
-    assert finding["code"] == "CA802" and "no refresh token" in finding["message"]
+    findings = {f["code"]: f["message"] for f in json.loads(result.stdout)["findings"]}
+    assert sorted(findings) == ["CA802", "CA809"]
+    assert findings["CA802"] == (
+        "expires in 20m, but the work needs 1h01m (run + dwell + retries + skew)"
+    )
+    assert findings["CA809"] == (
+        "the answer carries no refresh token, and the work runs 41m past the access token's "
+        "exp (2026-11-22T09:20:00Z): only a new grant renews it"
+    )
+
+
+def test_without_a_refresh_token_a_run_the_token_covers_is_clean(tmp_path: Path) -> None:
+    path = _write(tmp_path, _answer(), timedelta(0))
+    result = CliRunner().invoke(
+        cli, ["token", "--at", AT, "--from", str(path), "--run-time", "10m", "--format", "json"]
+    )
+    assert json.loads(result.stdout)["findings"] == []
+
+
+def test_a_bare_token_cannot_say_whether_a_refresh_token_exists_so_only_ca802() -> None:
+    """A token alone (not an API answer) says nothing about refresh tokens: CA802 only."""
+    token = rs256(claims(exp=T0 + 600))
+    result = CliRunner().invoke(
+        cli, ["token", token, "--at", AT, "--run-time", "1h", "--format", "json"]
+    )
+    assert [f["code"] for f in json.loads(result.stdout)["findings"]] == ["CA802"]
+
+
+def test_an_oauth_answer_with_a_refresh_token_is_not_ca802(tmp_path: Path) -> None:
+    answer = {"access_token": hs256(claims(exp=T0 + 600)), "refresh_token": "r", "expires_in": 600}
+    path = _write(tmp_path, json.dumps(answer), timedelta(0))
+    result = CliRunner().invoke(
+        cli, ["token", "--at", AT, "--from", str(path), "--run-time", "1h", "--format", "json"]
+    )
+    assert json.loads(result.stdout)["findings"] == []
 
 
 def test_issued_at_overrides_the_mtime(tmp_path: Path) -> None:
