@@ -370,6 +370,8 @@ def token(tokens: tuple[str, ...], fmt: str, fail_on: str, soft_fail: bool, **op
         return 0 if soft_fail or not failed else 1
     batches = _candidates(tokens, opts, inputs)
     records = [r for batch in batches for r in inspect_candidates(batch, ctx)]
+    if inputs.bad and not records and not services:
+        return 2  # nothing was read: the error lines say why, an empty report would not
     report = build_report(
         records,
         now=now,

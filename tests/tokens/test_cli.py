@@ -152,3 +152,16 @@ def test_positional_token_hint_in_help() -> None:
     result = CliRunner().invoke(cli, ["token", "--help"])
     assert "--env VAR or --from -" in result.stdout
     assert os.linesep  # the help renders on any platform
+
+
+@pytest.mark.parametrize("fmt", ["table", "json", "sarif"])
+def test_unreadable_only_input_prints_one_line_and_no_empty_report(
+    tmp_path: Path, fmt: str
+) -> None:
+    missing = tmp_path / "absent.txt"
+    result = run(["--from", str(missing), "--format", fmt])
+    assert result.exit_code == 2  # type: ignore[attr-defined]
+    assert result.stdout == ""  # type: ignore[attr-defined]
+    assert result.stderr.strip().splitlines() == [  # type: ignore[attr-defined]
+        f"credaudit: --from {missing}: cannot read (No such file or directory)"
+    ]
