@@ -84,7 +84,8 @@ class ParsedUrl:
     path: str = ""
     # The query as written (the token in it): for the verifier.
     query: str = field(default="", repr=False)
-    # The watched parameters (those in _WATCHED), raw as written.
+    # Every parameter, raw as written (the last of a repeated name; a watched name written
+    # in another spelling is also filed under its own).
     params: dict[str, str] = field(default_factory=dict, repr=False)
     algorithm: str | None = None
     access_key_id: str | None = field(default=None, repr=False)

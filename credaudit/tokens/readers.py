@@ -100,8 +100,8 @@ def read_line(text: str, base: Candidate) -> list[Candidate]:
         if lower.startswith("curl ") or lower.startswith("curl\t"):
             return read_curl(stripped, base)
     if " " in stripped or "\t" in stripped:
-        first = stripped.split(None, 1)[0].lower()
-        if first in _SCHEMES:
+        scheme = stripped.split(None, 1)[0].lower()
+        if scheme in _SCHEMES:
             return [_with_header(base, stripped, base.found_in)]
     base.token = stripped  # each caller hands a fresh base: no copy for the bulk case
     return [base]
