@@ -27,6 +27,7 @@ import base64
 import hashlib
 import hmac
 import re
+from bisect import bisect_left
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -48,6 +49,7 @@ UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 _SAFE = re.compile(r"[A-Za-z0-9\-_.~%]*")
 _BAD_ESCAPE = re.compile(r"%(?![0-9A-F]{2})")
+_BAD_ESCAPE_BYTES = re.compile(rb"%(?![0-9A-F]{2})")
 # What an AWS-encoded key or value may hold (bytes.translate deletes them in C: the fastest
 # test for ~1.5 KB with a session token in it).
 _UNRESERVED = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~%"
@@ -59,7 +61,11 @@ _signer_cache: dict[tuple[str, str, str, str], tuple[hmac.HMAC, bytes]] = {}
 # and as item prefixes while "=" stands aside as NUL.
 _SKIP = frozenset({"X-Amz-Signature"})
 _SKIP_WITH_TOKEN = _SKIP | frozenset(TOKEN_PARAMS)
-_SKIP_SORTED = {skip: tuple(f"{name}\0" for name in skip) for skip in (_SKIP, _SKIP_WITH_TOKEN)}
+# Once sorted with "=" as NUL, the items of a name run from "name\0" to before "name\1".
+_SKIP_RANGES = {
+    skip: tuple((f"{name}\0".encode(), f"{name}\1".encode()) for name in skip)
+    for skip in (_SKIP, _SKIP_WITH_TOKEN)
+}
 
 # botocore auth.py HmacV1Auth.QSAOfInterest: sub-resources that SigV2 signs.
 _V2_SUBRESOURCES = frozenset(
@@ -126,28 +132,37 @@ def _encode(part: str) -> str:
 
 
 def canonical_query(query: str, *, skip_token: bool = False) -> str:
-    """The canonical query string of a raw query (items sorted by key, then value).
+    """The canonical query string of a raw query (items sorted by key, then value)."""
+    return canonical_query_bytes(query, skip_token=skip_token).decode("utf-8", "surrogateescape")
+
+
+def canonical_query_bytes(query: str, *, skip_token: bool = False) -> bytes:
+    """``canonical_query`` as the UTF-8 bytes that are hashed.
 
     SDKs write every item AWS-encoded already: the query as written is checked once, whole,
     in C, and its items are then sorted as they are, with ``=`` standing aside as NUL while
     they sort (so a key sorts before a longer key it starts, ``a`` before ``a-b``, as in
-    botocore's (key, value) order).  Only a query that fails the check is re-encoded item
-    by item."""
+    botocore's (key, value) order); the skipped names' items, adjacent once sorted, are cut
+    out by bisection.  Only a query that fails the check is re-encoded item by item."""
     skipped = _SKIP_WITH_TOKEN if skip_token else _SKIP
-    # Without its keys and values, an encoded query is "=&=&…=": one "=" an item (none in a
-    # value, no bare key) and nothing else (no NUL either).
-    rest = query.encode().translate(None, _UNRESERVED) if query.isascii() else b""
-    if rest == b"=&" * (len(rest) >> 1) + b"=" and _BAD_ESCAPE.search(query) is None:
-        parts = query.replace("=", "\0").split("&")
-        parts.sort()
-        prefixes = _SKIP_SORTED[skipped]
-        return "&".join([p for p in parts if not p.startswith(prefixes)]).replace("\0", "=")
+    if query.isascii():
+        raw = query.encode()
+        # Without its keys and values, an encoded query is "=&=&…=": one "=" an item (none
+        # in a value, no bare key) and nothing else (no NUL either).
+        rest = raw.translate(None, _UNRESERVED)
+        if rest == b"=&" * (len(rest) >> 1) + b"=" and _BAD_ESCAPE_BYTES.search(raw) is None:
+            parts = raw.replace(b"=", b"\0").split(b"&")
+            parts.sort()
+            for first, after in _SKIP_RANGES[skipped]:
+                start = bisect_left(parts, first)
+                del parts[start : bisect_left(parts, after, start)]
+            return b"&".join(parts).replace(b"\0", b"=")
     pairs = sorted(
         (_encode(key), _encode(value))
         for key, _, value in map(str.partition, query.split("&"), repeat("="))
         if key not in skipped
     )
-    return "&".join([f"{key}={value}" for key, value in pairs])
+    return "&".join([f"{key}={value}" for key, value in pairs]).encode("utf-8", "surrogateescape")
 
 
 def _remove_dot_segments(path: str) -> str:
@@ -305,16 +320,16 @@ def _verify_v4(
     )
     signer, scope = _signer(secret, date, region, service)
     to_sign = f"{SIGV4}\n{parsed.amz_date}\n".encode() + scope
-    signed_names = ";".join(parsed.signed_headers)
+    # The canonical request around its query, as bytes: the query is the only long part.
+    head = f"\n{path}\n".encode("utf-8", "surrogateescape")
+    headers_tail = f"\n{header_block}\n{';'.join(parsed.signed_headers)}\n"
     # The token is signed, except in the suite's post-sts-header-after shape (non-S3 only:
     # S3 signs every query parameter, so an unsigned token there is just a mismatch).
     for skip_token in (False, True) if parsed.has_token and not parsed.is_s3 else (False,):
-        query = canonical_query(parsed.query, skip_token=skip_token)
+        query = canonical_query_bytes(parsed.query, skip_token=skip_token)
         for payload in payloads:
             # Everything after the method: hashed once per try, never rebuilt.
-            rest = f"\n{path}\n{query}\n{header_block}\n{signed_names}\n{payload}".encode(
-                "utf-8", "surrogateescape"
-            )
+            rest = head + query + (headers_tail + payload).encode("utf-8", "surrogateescape")
             for candidate in methods:
                 mac = signer.copy()
                 mac.update(to_sign + hashlib.sha256(candidate.encode() + rest).hexdigest().encode())
