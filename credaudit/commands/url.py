@@ -34,19 +34,24 @@ from credaudit.target import Target
 URL_FORMATS = ["table", "json", "jsonl", "sarif", "junit", "github", "markdown", "prometheus"]
 
 
-def _secret(target: Target, env_var: str | None, profile: str | None) -> str:
-    """The secret for --verify; errors name the input, never the value."""
-    if env_var and profile:
+def _secret(target: Target, env_var: str | None, profiles: tuple[str, ...]) -> str | dict[str, str]:
+    """The secret for --verify: one for every URL, or by access key id when several profiles
+    are named (each URL checked with its own key's).  Errors name the input, never a value."""
+    if env_var and profiles:
         raise InputError("--secret-env and --secret-profile: choose one")
     if env_var:
         value = target.env.get(env_var)
         if not value:
             raise InputError(f"--secret-env {env_var}: the variable is not set or empty")
         return value
-    if profile:
-        from credaudit.sources.awsconfig import load
+    if not profiles:
+        raise InputError("--verify needs --secret-env VAR or --secret-profile NAME")
+    from credaudit.sources.awsconfig import load
 
-        section = load(target).profiles.get(profile)
+    known = load(target).profiles
+    by_key: dict[str, str] = {}
+    for profile in profiles:
+        section = known.get(profile)
         if section is None:
             raise InputError(f"--secret-profile {profile}: no such profile")
         value = section.get("aws_secret_access_key")
@@ -54,8 +59,16 @@ def _secret(target: Target, env_var: str | None, profile: str | None) -> str:
             raise InputError(
                 f"--secret-profile {profile}: the profile has no static aws_secret_access_key"
             )
-        return value
-    raise InputError("--verify needs --secret-env VAR or --secret-profile NAME")
+        if len(profiles) == 1:
+            return value
+        key_id = section.get("aws_access_key_id")
+        if not isinstance(key_id, str) or not key_id:
+            raise InputError(
+                f"--secret-profile {profile}: no aws_access_key_id to match URLs by (needed "
+                "when several profiles are named)"
+            )
+        by_key[key_id] = value
+    return by_key
 
 
 def _headers(values: tuple[str, ...]) -> dict[str, str]:
@@ -121,7 +134,12 @@ def _open_source(source: str) -> BinaryIO:
 @click.option("--verify", is_flag=True, help="Recompute signatures (needs a secret, see below).")
 @click.option("--secret-env", metavar="VAR", help="Environment variable holding the secret key.")
 @click.option(
-    "--secret-profile", metavar="NAME", help="Static-keys profile holding the secret key."
+    "--secret-profile",
+    "secret_profiles",
+    multiple=True,
+    metavar="NAME",
+    help="Static-keys profile holding the secret key; repeat it for URLs signed by several "
+    "keys (each URL is checked with the profile whose aws_access_key_id signed it).",
 )
 @click.option("--method", help="HTTP method the URLs were signed for (default: try all).")
 @click.option(
@@ -190,10 +208,10 @@ def url(
             session_expires = parse_at(opts["session_expires"], now)
         except DurationError as exc:
             raise InputError(f"--session-expires: {exc}") from None
-    secret = None
+    secret: str | dict[str, str] | None = None
     if opts.get("verify"):
-        secret = _secret(target, opts.get("secret_env"), opts.get("secret_profile"))
-    elif opts.get("secret_env") or opts.get("secret_profile"):
+        secret = _secret(target, opts.get("secret_env"), opts.get("secret_profiles") or ())
+    elif opts.get("secret_env") or opts.get("secret_profiles"):
         raise InputError("--secret-env/--secret-profile only make sense with --verify")
     headers = _headers(opts.get("header_values") or ())
     payload_hash = _payload_hash(opts.get("payload_hash"), opts.get("body_file"))

@@ -52,6 +52,7 @@ __all__ = [
 MAX_LINE = 64 * 1024  # real presigned URLs are a few KB; a line beyond this is not one
 _CHUNK = 64 * 1024
 _DEFAULT_BUDGET = Budget()
+_NO_SECRET_FOR_KEY = Verdict(None, reason="no secret given for the key that signed this URL")
 _PAYLOAD_HASH = re.compile(r"[0-9a-f]{64}|UNSIGNED-PAYLOAD")
 
 
@@ -120,7 +121,7 @@ def inspect(
     budget: Budget | None = None,
     sessions: Mapping[str, datetime] | None = None,
     session_expires: datetime | None = None,
-    secret: str | None = None,
+    secret: str | Mapping[str, str] | None = None,
     method: str | None = None,
     headers: Mapping[str, str] | None = None,
     normalize: bool | None = None,
@@ -129,20 +130,27 @@ def inspect(
 ) -> UrlResult:
     """Parse, optionally verify (when ``secret`` is given), and judge one URL.
 
+    ``secret`` is one secret key for every URL, or secret keys by access key id: each URL is
+    then checked with the secret of the key that signed it (not checked when none is given).
+
     ``method``, ``headers``, ``normalize`` and ``payload_hash`` are what ``verify`` takes:
     the signed method, signed header values, whether the path was normalised (default: not
     for S3) and the payload hash (default: guessed by service)."""
     parsed = parse(url)
     verdict = None
     if secret is not None and parsed.signature is not None:
-        verdict = verify(
-            parsed,
-            secret,
-            method=method,
-            headers=headers,
-            normalize=normalize,
-            payload_hash=payload_hash,
-        )
+        key = secret if isinstance(secret, str) else secret.get(parsed.access_key_id or "")
+        if key is None:
+            verdict = _NO_SECRET_FOR_KEY
+        else:
+            verdict = verify(
+                parsed,
+                key,
+                method=method,
+                headers=headers,
+                normalize=normalize,
+                payload_hash=payload_hash,
+            )
     return analyze(
         parsed,
         now=now,
@@ -174,7 +182,7 @@ def inspect_stream(
     budget: Budget | None = None,
     sessions: Mapping[str, datetime] | None = None,
     session_expires: datetime | None = None,
-    secret: str | None = None,
+    secret: str | Mapping[str, str] | None = None,
     method: str | None = None,
     headers: Mapping[str, str] | None = None,
     normalize: bool | None = None,

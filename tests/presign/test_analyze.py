@@ -142,6 +142,23 @@ def test_signature_mismatch_is_ca308_and_invalid() -> None:
     assert bad.signature_valid is False and "CA308" in codes(bad) and bad.status == "invalid"
 
 
+def test_secrets_by_key_id_pick_the_signing_keys_secret() -> None:
+    """A mapping of secrets checks each URL (SigV4 and SigV2) with its own key's secret."""
+    day = {TEMP_KEY: T0 + timedelta(days=1), LONG_KEY: T0 + timedelta(days=1)}
+    v4 = presign(at=T0, secret="mine")
+    v2 = presign(at=T0, key=LONG_KEY, token=None, version="s3", secret="theirs")
+    secrets = {TEMP_KEY: "mine", LONG_KEY: "theirs"}
+    assert [inspect(u, now=T0, secret=secrets, sessions=day).signature_valid for u in (v4, v2)] == [
+        True,
+        True,
+    ]
+    swapped = {TEMP_KEY: "theirs", LONG_KEY: "mine"}
+    assert inspect(v4, now=T0, secret=swapped, sessions=day).signature_valid is False
+    unknown = inspect(v4, now=T0, secret={LONG_KEY: "mine"}, sessions=day)
+    assert unknown.signature_valid is None and "CA308" not in codes(unknown)
+    assert unknown.signature_note == "no secret given for the key that signed this URL"
+
+
 def test_put_url_reports_put() -> None:
     url = presign(at=T0, client_method="put_object", secret="s")
     assert inspect(url, now=T0, secret="s").signed_method == "PUT"

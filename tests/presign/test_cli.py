@@ -148,6 +148,40 @@ def test_verify_with_secret_env_and_profile(env: dict[str, str]) -> None:
     assert "CA308" in [f["code"] for f in record["findings"]] and bad.returncode == 1
 
 
+OTHER_KEY = "ASIAZZZZOTHERKEYZZ7Q"
+OTHER_SECRET = "CANARYotherS3cret"
+
+
+def test_verify_urls_of_several_keys_with_one_profile_each(env: dict[str, str], home: Path) -> None:
+    """Named several times, --secret-profile checks each URL with the secret of the key that
+    signed it (matched by aws_access_key_id); a key with no profile is not checked, and one
+    profile alone still applies to every URL, as before."""
+    with (home / ".aws" / "credentials").open("a") as creds:
+        creds.write(
+            f"[other]\naws_access_key_id = {OTHER_KEY}\naws_secret_access_key = {OTHER_SECRET}\n"
+            "[nokey]\naws_secret_access_key = CANARYnokey\n"
+        )
+    mine = presign(secret=CANARY_PROFILE_SECRET, token=CANARY_TOKEN)
+    theirs = presign(key=OTHER_KEY, secret=OTHER_SECRET, token=CANARY_TOKEN)
+    stranger = presign(key="ASIAQQQQSTRANGERQQ7Q", secret="x", token=CANARY_TOKEN)
+    common = ["--no-network", "--verify", "--format", "jsonl", "--session-expires", "+3h"]
+
+    def verdicts(*profiles: str) -> list[tuple[bool | None, str | None]]:
+        flags = [arg for name in profiles for arg in ("--secret-profile", name)]
+        out = run([mine, theirs, stranger, *common, *flags], env)
+        assert "CANARY" not in out.stdout + out.stderr
+        records = [json.loads(line) for line in out.stdout.splitlines()]
+        return [(r["signature_valid"], r["signature_note"]) for r in records]
+
+    both = verdicts("signer", "other")
+    assert [valid for valid, _ in both] == [True, True, None]
+    assert both[2][1] == "no secret given for the key that signed this URL"
+    assert [valid for valid, _ in verdicts("signer")] == [True, False, False]
+    refused = run([mine, *common, "--secret-profile", "signer", "--secret-profile", "nokey"], env)
+    assert refused.returncode == 2 and "nokey" in refused.stderr
+    assert "aws_access_key_id" in refused.stderr and "CANARY" not in refused.stderr
+
+
 @pytest.mark.parametrize(
     ("args", "needle"),
     [
