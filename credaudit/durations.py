@@ -54,20 +54,24 @@ def parse_duration(text: str) -> timedelta:
 
 
 def format_duration(span: timedelta | float) -> str:
-    """Render a span compactly: ``42m``, ``2h05m``, ``3d4h``, ``-12m`` (past)."""
+    """Render a span compactly: ``42m``, ``2h05m``, ``3d4h``, ``-12m`` (past).
+
+    Bulk URL and token findings format one span a line, so the units are worked out with
+    plain integer arithmetic, largest first, rather than a divmod chain through all four."""
     seconds = int(span.total_seconds() if isinstance(span, timedelta) else span)
-    sign = "-" if seconds < 0 else ""
-    seconds = abs(seconds)
-    days, rem = divmod(seconds, 86400)
-    hours, rem = divmod(rem, 3600)
-    minutes, secs = divmod(rem, 60)
-    if days:
+    sign = ""
+    if seconds < 0:
+        sign, seconds = "-", -seconds
+    if seconds >= 86400:
+        days, hours = seconds // 86400, seconds % 86400 // 3600
         return f"{sign}{days}d{hours}h" if hours else f"{sign}{days}d"
-    if hours:
+    if seconds >= 3600:
+        hours, minutes = seconds // 3600, seconds % 3600 // 60
         return f"{sign}{hours}h{minutes:02d}m" if minutes else f"{sign}{hours}h"
-    if minutes:
+    if seconds >= 60:
+        minutes, secs = seconds // 60, seconds % 60
         return f"{sign}{minutes}m{secs:02d}s" if secs and minutes < 10 else f"{sign}{minutes}m"
-    return f"{sign}{secs}s"
+    return f"{sign}{seconds}s"
 
 
 _UTC_SUFFIXES = ("UTC", "GMT")

@@ -87,6 +87,10 @@ def _session_expired(subject: str, session: datetime) -> Finding:
     return make_finding("CA303", subject=subject, message=message)
 
 
+# A session's expiry as text: what every URL of that session repeats in its CA301.
+_session_instant = lru_cache(maxsize=4096)(format_instant)
+
+
 def iso(instant: datetime | None) -> str | None:
     return None if instant is None else format_instant(instant)
 
@@ -265,7 +269,7 @@ def analyze(
                 "CA301",
                 subject,
                 f"URL says it expires {format_instant(nominal)} but its session ends "
-                f"{format_instant(session)} ({format_duration(nominal - session)} earlier): it "
+                f"{_session_instant(session)} ({format_duration(nominal - session)} earlier): it "
                 "fails with ExpiredToken from then on",
             )
         )
