@@ -9,7 +9,11 @@ among them) without any of it passing through argv, a pipe or a file.
 
 Each worker reads its range from the inherited descriptor (``pread``: no shared offset), so
 the parent neither splits nor pickles the lines (pickling them cost as much as judging a
-token or a URL); only the rendered lines come back.
+token or a URL).  When the output is a descriptor that takes UTF-8 bytes as they are
+(``write_file_parallel``), each worker also writes its own rendered range to it, taking turns
+in input order, so the output never crosses a pipe either: the parent only cuts ranges and
+collects one flag per range.  Otherwise (``render_file_parallel``) the rendered lines come
+back to the parent, which writes them.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
-from typing import Any
+from typing import Any, TypeVar
 
 PARALLEL_FROM = 4 * 1024 * 1024  # below this, starting workers costs more than they save
 RANGE = 1024 * 1024  # bytes per task (about 1,500 tokens or 700 URLs): few round trips
@@ -70,22 +74,27 @@ def _keep_heap() -> None:
     mallopt(_M_TRIM_THRESHOLD, _TRIM_THRESHOLD)
 
 
-def _start(render: Any) -> None:
+def _start(render: Any, turn: Any = None, out: int | None = None) -> None:
     _worker["render"] = render
+    _worker["turn"] = turn
+    _worker["out"] = out
+
+
+T = TypeVar("T")
 
 
 def _ordered(
     tasks: Iterable[tuple[Any, ...]],
-    work: Callable[..., tuple[bytes, bool]],
-    render: Any,
+    work: Callable[..., T],
+    initargs: tuple[Any, ...],
     jobs: int,
-) -> Iterator[tuple[bytes, bool]]:
+) -> Iterator[T]:
     _keep_heap()
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(
-        jobs, mp_context=context, initializer=_start, initargs=(render,)
+        jobs, mp_context=context, initializer=_start, initargs=initargs
     ) as pool:
-        pending: deque[Future[tuple[bytes, bool]]] = deque()
+        pending: deque[Future[T]] = deque()
         for task in tasks:
             pending.append(pool.submit(work, *task))
             if len(pending) >= 2 * jobs:
@@ -120,6 +129,46 @@ def _render_range(first: int, fd: int, start: int, end: int) -> tuple[bytes, boo
     return result
 
 
+_BROKEN = -1  # the turn after a worker failed: nobody writes any more
+
+
+def _write_range(index: int, first: int, fd: int, start: int, end: int) -> bool:
+    """Render range ``index``, wait for its turn, write it with its newline, pass the turn.
+
+    A worker that fails (an error while rendering, a closed pipe) breaks the turn, so the
+    others stop writing rather than wait for it forever; the parent re-raises its error when
+    it reaches that range, as it would have had it written the ranges itself."""
+    condition, turn = _worker["turn"]
+    out: int = _worker["out"]
+    try:
+        data, failed = _render_range(first, fd, start, end)
+    except BaseException:
+        with condition:
+            turn.value = _BROKEN
+            condition.notify_all()
+        raise
+    with condition:
+        condition.wait_for(lambda: turn.value in (index, _BROKEN))
+        if turn.value == _BROKEN:
+            return failed
+        try:
+            _write_all(out, data)
+            _write_all(out, b"\n")
+            turn.value = index + 1
+        except BaseException:
+            turn.value = _BROKEN
+            raise
+        finally:
+            condition.notify_all()
+    return failed
+
+
+def _write_all(out: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(out, view) :]
+
+
 def _ranges(fd: int, start: int) -> Iterator[tuple[int, int, int, int]]:
     """(first line, fd, start, end) of about ``RANGE`` bytes each, cut after a newline; a
     line longer than ``RANGE`` stretches its range (the worker bounds it as it reads)."""
@@ -150,4 +199,19 @@ def render_file_parallel(
     """``render`` over ``jobs`` forked processes, one byte range of the regular file ``fd``
     at a time, from its current offset; yields one (chunk of lines, failed) per range, in
     order."""
-    return _ordered(_ranges(fd, os.lseek(fd, 0, os.SEEK_CUR)), _render_range, render, jobs)
+    return _ordered(_ranges(fd, os.lseek(fd, 0, os.SEEK_CUR)), _render_range, (render,), jobs)
+
+
+def write_file_parallel(fd: int, render: RenderRange, *, jobs: int, out: int) -> bool:
+    """``render`` over ``jobs`` forked processes as in ``render_file_parallel``, each worker
+    writing its range's lines, each followed by a newline, to the descriptor ``out`` itself,
+    in input order (flush what was written to it before); True when a range had a failing
+    line."""
+    context = multiprocessing.get_context("fork")
+    # The index of the range whose turn it is to be written, and the condition to wait on.
+    turn = (context.Condition(), context.RawValue("q", 0))
+    tasks = ((index, *task) for index, task in enumerate(_ranges(fd, os.lseek(fd, 0, os.SEEK_CUR))))
+    failed = False
+    for range_failed in _ordered(tasks, _write_range, (render, turn, out), jobs):
+        failed = failed or range_failed
+    return failed
