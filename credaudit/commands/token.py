@@ -225,7 +225,7 @@ class _FromFile:
         return regular_file(self.handle)
 
     def read(self) -> Iterator[Any]:
-        from credaudit.presign import read_lines
+        from credaudit.lines import read_lines
 
         assert self.handle is not None
         return read_lines(self.handle)
@@ -477,7 +477,7 @@ def _rendered(
 
 def _range_renderer(from_file: _FromFile, ctx: Any, failing: frozenset[Severity]) -> Any:
     """What a worker runs on one byte range of ``--from``: the serial path, lines joined."""
-    from credaudit.presign import read_lines
+    from credaudit.lines import read_lines
 
     name, issued_at = from_file.name, from_file.issued_at
 
