@@ -18,12 +18,16 @@ back to the parent, which writes them.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
+
+# multiprocessing and concurrent.futures are imported when a pool starts: a run in one
+# process (a small file, a pipe, --jobs 1) does not pay their ~10 ms of import.
 
 PARALLEL_FROM = 4 * 1024 * 1024  # below this, starting workers costs more than they save
 RANGE = 1024 * 1024  # bytes per task (about 1,500 tokens or 700 URLs): few round trips
@@ -89,6 +93,9 @@ def _ordered(
     initargs: tuple[Any, ...],
     jobs: int,
 ) -> Iterator[T]:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
     _keep_heap()
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(
@@ -207,6 +214,8 @@ def write_file_parallel(fd: int, render: RenderRange, *, jobs: int, out: int) ->
     writing its range's lines, each followed by a newline, to the descriptor ``out`` itself,
     in input order (flush what was written to it before); True when a range had a failing
     line."""
+    import multiprocessing
+
     context = multiprocessing.get_context("fork")
     # The index of the range whose turn it is to be written, and the condition to wait on.
     turn = (context.Condition(), context.RawValue("q", 0))
