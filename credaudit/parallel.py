@@ -10,10 +10,11 @@ among them) without any of it passing through argv, a pipe or a file.
 Each worker reads its range from the inherited descriptor (``pread``: no shared offset), so
 the parent neither splits nor pickles the lines (pickling them cost as much as judging a
 token or a URL).  When the output is a descriptor that takes UTF-8 bytes as they are
-(``write_file_parallel``), each worker also writes its own rendered range to it, taking turns
-in input order, so the output never crosses a pipe either: the parent only cuts ranges and
-collects one flag per range.  Otherwise (``render_file_parallel``) the rendered lines come
-back to the parent, which writes them.
+(``write_file_parallel``), a worker whose range is due (every earlier range written) also
+writes it there itself, so most of the output never crosses a pipe: the parent cuts ranges,
+collects one flag per range, and writes only a range that was ready before its turn (a
+worker never waits for another).  Otherwise (``render_file_parallel``) every rendered range
+comes back to the parent, which writes it.
 """
 
 from __future__ import annotations
@@ -136,38 +137,29 @@ def _render_range(first: int, fd: int, start: int, end: int) -> tuple[bytes, boo
     return result
 
 
-_BROKEN = -1  # the turn after a worker failed: nobody writes any more
+def _write_range(
+    index: int, first: int, fd: int, start: int, end: int
+) -> tuple[bytes | None, bool]:
+    """Render range ``index``; when its turn has come (every earlier range is written), write
+    it with its newline and pass the turn on; otherwise hand it back for the parent to write.
 
-
-def _write_range(index: int, first: int, fd: int, start: int, end: int) -> bool:
-    """Render range ``index``, wait for its turn, write it with its newline, pass the turn.
-
-    A worker that fails (an error while rendering, a closed pipe) breaks the turn, so the
-    others stop writing rather than wait for it forever; the parent re-raises its error when
-    it reaches that range, as it would have had it written the ranges itself."""
-    condition, turn = _worker["turn"]
-    out: int = _worker["out"]
-    try:
-        data, failed = _render_range(first, fd, start, end)
-    except BaseException:
-        with condition:
-            turn.value = _BROKEN
-            condition.notify_all()
-        raise
-    with condition:
-        condition.wait_for(lambda: turn.value in (index, _BROKEN))
-        if turn.value == _BROKEN:
-            return failed
-        try:
-            _write_all(out, data)
-            _write_all(out, b"\n")
+    A worker never waits for another: one that finishes early goes on to its next range.  A
+    worker that fails (an error while rendering, a closed pipe) never passes the turn, so
+    every later range goes back to the parent, which re-raises the error when it reaches
+    that range, as it would have had it written every range itself."""
+    lock, turn = _worker["turn"]
+    data, failed = _render_range(first, fd, start, end)
+    with lock:
+        if turn.value == index:
+            _write_range_out(_worker["out"], data)
             turn.value = index + 1
-        except BaseException:
-            turn.value = _BROKEN
-            raise
-        finally:
-            condition.notify_all()
-    return failed
+            return None, failed
+    return data, failed
+
+
+def _write_range_out(out: int, data: bytes) -> None:
+    _write_all(out, data)
+    _write_all(out, b"\n")
 
 
 def _write_all(out: int, data: bytes) -> None:
@@ -217,10 +209,15 @@ def write_file_parallel(fd: int, render: RenderRange, *, jobs: int, out: int) ->
     import multiprocessing
 
     context = multiprocessing.get_context("fork")
-    # The index of the range whose turn it is to be written, and the condition to wait on.
-    turn = (context.Condition(), context.RawValue("q", 0))
+    # The index of the range whose turn it is to be written, under a lock.
+    lock, turn = context.Lock(), context.RawValue("q", 0)
     tasks = ((index, *task) for index, task in enumerate(_ranges(fd, os.lseek(fd, 0, os.SEEK_CUR))))
     failed = False
-    for range_failed in _ordered(tasks, _write_range, (render, turn, out), jobs):
+    results = _ordered(tasks, _write_range, (render, (lock, turn), out), jobs)
+    for index, (data, range_failed) in enumerate(results):
+        if data is not None:  # handed back: every earlier range is written, so it is its turn
+            with lock:
+                _write_range_out(out, data)
+                turn.value = index + 1
         failed = failed or range_failed
     return failed

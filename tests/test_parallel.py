@@ -1,5 +1,6 @@
-"""``credaudit.parallel``: workers that write their own ranges to a descriptor take turns in
-input order, and one that fails stops the others instead of leaving them waiting."""
+"""``credaudit.parallel``: workers that write their own ranges to a descriptor do so in input
+order (a range that is not yet due goes back to the parent, which writes it in its turn), and
+nothing after a failed range is written."""
 
 from __future__ import annotations
 
@@ -49,7 +50,9 @@ def _render_or_raise(first: int, reader: Any) -> tuple[bytes, bool]:
     return _render(first, reader)
 
 
-def test_a_failing_worker_stops_the_others(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_nothing_after_a_failed_range_is_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(credaudit.parallel, "RANGE", 50)
     source = _input(tmp_path, [b"line %d" % n for n in range(400)])
     target = tmp_path / "out.txt"

@@ -98,10 +98,11 @@ def write_file_jsonl(fd: int, render: RenderRange, *, jobs: int) -> bool:
     """The regular file open on ``fd`` (from its offset), rendered range by range by ``jobs``
     workers (``credaudit.parallel``), to stdout in input order; True when a line failed.
 
-    When stdout is a UTF-8 descriptor, the workers write their ranges to it themselves: the
-    ~1.4 KB of JSON per token then never crosses a pipe to this process, which was a tenth
-    of the CPU of a two-worker run.  Otherwise (another encoding, or no descriptor, as under
-    a test's captured output) the ranges come back here and go through ``write_jsonl``."""
+    When stdout is a UTF-8 descriptor, a worker writes a range that is due to it itself:
+    most of the ~0.9 KB of JSON per token then never crosses a pipe to this process (the
+    pipe, unpickling and writing cost this process as much as 4 % of the workers' work, and
+    the workers time waiting on it).  Otherwise (another encoding, or no descriptor, as under
+    a test's captured output) every range comes back here and goes through ``write_jsonl``."""
     from credaudit.parallel import render_file_parallel, write_file_parallel
 
     out = sys.stdout
