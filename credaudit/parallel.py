@@ -202,10 +202,10 @@ def render_file_parallel(
 
 
 def write_file_parallel(fd: int, render: RenderRange, *, jobs: int, out: int) -> bool:
-    """``render`` over ``jobs`` forked processes as in ``render_file_parallel``, each worker
-    writing its range's lines, each followed by a newline, to the descriptor ``out`` itself,
-    in input order (flush what was written to it before); True when a range had a failing
-    line."""
+    """``render`` over ``jobs`` forked processes as in ``render_file_parallel``, every range's
+    lines and a newline written to the descriptor ``out`` in input order (flush what was
+    written to it before): by the worker when the range is due, else by this process in its
+    turn.  True when a range had a failing line."""
     import multiprocessing
 
     context = multiprocessing.get_context("fork")
