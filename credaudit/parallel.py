@@ -9,17 +9,26 @@ among them) without any of it passing through argv, a pipe or a file.
 
 Each worker reads its range from the inherited descriptor (``pread``: no shared offset), so
 the parent neither splits nor pickles the lines (pickling them cost as much as judging a
-token or a URL); only the rendered lines come back.
+token or a URL).  When the output is a descriptor that takes UTF-8 bytes as they are
+(``write_file_parallel``), a worker whose range is due (every earlier range written) also
+writes it there itself, so most of the output never crosses a pipe: the parent cuts ranges,
+collects one flag per range, and writes only a range that was ready before its turn (a
+worker never waits for another).  Otherwise (``render_file_parallel``) every rendered range
+comes back to the parent, which writes it.
 """
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
+
+# multiprocessing and concurrent.futures are imported when a pool starts: a run in one
+# process (a small file, a pipe, --jobs 1) does not pay their ~10 ms of import.
 
 PARALLEL_FROM = 4 * 1024 * 1024  # below this, starting workers costs more than they save
 RANGE = 1024 * 1024  # bytes per task (about 1,500 tokens or 700 URLs): few round trips
@@ -70,22 +79,30 @@ def _keep_heap() -> None:
     mallopt(_M_TRIM_THRESHOLD, _TRIM_THRESHOLD)
 
 
-def _start(render: Any) -> None:
+def _start(render: Any, turn: Any = None, out: int | None = None) -> None:
     _worker["render"] = render
+    _worker["turn"] = turn
+    _worker["out"] = out
+
+
+T = TypeVar("T")
 
 
 def _ordered(
     tasks: Iterable[tuple[Any, ...]],
-    work: Callable[..., tuple[bytes, bool]],
-    render: Any,
+    work: Callable[..., T],
+    initargs: tuple[Any, ...],
     jobs: int,
-) -> Iterator[tuple[bytes, bool]]:
+) -> Iterator[T]:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
     _keep_heap()
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(
-        jobs, mp_context=context, initializer=_start, initargs=(render,)
+        jobs, mp_context=context, initializer=_start, initargs=initargs
     ) as pool:
-        pending: deque[Future[tuple[bytes, bool]]] = deque()
+        pending: deque[Future[T]] = deque()
         for task in tasks:
             pending.append(pool.submit(work, *task))
             if len(pending) >= 2 * jobs:
@@ -120,6 +137,37 @@ def _render_range(first: int, fd: int, start: int, end: int) -> tuple[bytes, boo
     return result
 
 
+def _write_range(
+    index: int, first: int, fd: int, start: int, end: int
+) -> tuple[bytes | None, bool]:
+    """Render range ``index``; when its turn has come (every earlier range is written), write
+    it with its newline and pass the turn on; otherwise hand it back for the parent to write.
+
+    A worker never waits for another: one that finishes early goes on to its next range.  A
+    worker that fails (an error while rendering, a closed pipe) never passes the turn, so
+    every later range goes back to the parent, which re-raises the error when it reaches
+    that range, as it would have had it written every range itself."""
+    lock, turn = _worker["turn"]
+    data, failed = _render_range(first, fd, start, end)
+    with lock:
+        if turn.value == index:
+            _write_range_out(_worker["out"], data)
+            turn.value = index + 1
+            return None, failed
+    return data, failed
+
+
+def _write_range_out(out: int, data: bytes) -> None:
+    _write_all(out, data)
+    _write_all(out, b"\n")
+
+
+def _write_all(out: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(out, view) :]
+
+
 def _ranges(fd: int, start: int) -> Iterator[tuple[int, int, int, int]]:
     """(first line, fd, start, end) of about ``RANGE`` bytes each, cut after a newline; a
     line longer than ``RANGE`` stretches its range (the worker bounds it as it reads)."""
@@ -150,4 +198,26 @@ def render_file_parallel(
     """``render`` over ``jobs`` forked processes, one byte range of the regular file ``fd``
     at a time, from its current offset; yields one (chunk of lines, failed) per range, in
     order."""
-    return _ordered(_ranges(fd, os.lseek(fd, 0, os.SEEK_CUR)), _render_range, render, jobs)
+    return _ordered(_ranges(fd, os.lseek(fd, 0, os.SEEK_CUR)), _render_range, (render,), jobs)
+
+
+def write_file_parallel(fd: int, render: RenderRange, *, jobs: int, out: int) -> bool:
+    """``render`` over ``jobs`` forked processes as in ``render_file_parallel``, every range's
+    lines and a newline written to the descriptor ``out`` in input order (flush what was
+    written to it before): by the worker when the range is due, else by this process in its
+    turn.  True when a range had a failing line."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    # The index of the range whose turn it is to be written, under a lock.
+    lock, turn = context.Lock(), context.RawValue("q", 0)
+    tasks = ((index, *task) for index, task in enumerate(_ranges(fd, os.lseek(fd, 0, os.SEEK_CUR))))
+    failed = False
+    results = _ordered(tasks, _write_range, (render, (lock, turn), out), jobs)
+    for index, (data, range_failed) in enumerate(results):
+        if data is not None:  # handed back: every earlier range is written, so it is its turn
+            with lock:
+                _write_range_out(out, data)
+                turn.value = index + 1
+        failed = failed or range_failed
+    return failed

@@ -225,7 +225,7 @@ class _FromFile:
         return regular_file(self.handle)
 
     def read(self) -> Iterator[Any]:
-        from credaudit.presign import read_lines
+        from credaudit.lines import read_lines
 
         assert self.handle is not None
         return read_lines(self.handle)
@@ -422,11 +422,12 @@ def _stream_jsonl(
     A large ``--from`` file is judged on several cores (``--jobs``, as ``credaudit url``
     does), the output still in input order; not with ``--introspect``, whose calls go out one
     by one from one client."""
-    from credaudit.commands.jsonl_output import auto_jobs, write_jsonl
+    from credaudit.commands.jsonl_output import auto_jobs, write_file_jsonl, write_jsonl
 
     failing = frozenset(s for s in Severity if s.at_least(threshold))
 
-    def lines() -> Iterator[tuple[bytes, bool]]:
+    def head() -> Iterator[tuple[bytes, bool]]:
+        """The settings findings' object, then every input but ``--from``."""
         if service_findings:
             from credaudit.report.json import to_jsonable
 
@@ -436,27 +437,20 @@ def _stream_jsonl(
                 any(f.severity in failing for f in service_findings),
             )
         yield from _rendered(_candidates(tokens, opts, inputs, with_source=False), ctx, failing)
-        source = opts.get("source")
-        if not source:
-            return
-        with _FromFile(source, inputs) as from_file:
-            if from_file.handle is None:
-                return
-            jobs = opts.get("jobs") or auto_jobs(from_file.handle)
-            if jobs > 1 and ctx.introspect is None and from_file.regular():
-                from credaudit.parallel import render_file_parallel
 
-                yield from render_file_parallel(
-                    from_file.handle.fileno(),
-                    _range_renderer(from_file, ctx, failing),
-                    jobs=jobs,
-                )
-            else:
-                yield from _rendered(
-                    _lines_of(from_file.read(), from_file.name, from_file.issued_at), ctx, failing
-                )
-
-    return write_jsonl(lines())
+    failed = write_jsonl(head())
+    source = opts.get("source")
+    if not source:
+        return failed
+    with _FromFile(source, inputs) as from_file:
+        if from_file.handle is None:
+            return failed
+        jobs = opts.get("jobs") or auto_jobs(from_file.handle)
+        if jobs > 1 and ctx.introspect is None and from_file.regular():
+            renderer = _range_renderer(from_file, ctx, failing)
+            return write_file_jsonl(from_file.handle.fileno(), renderer, jobs=jobs) or failed
+        lines = _lines_of(from_file.read(), from_file.name, from_file.issued_at)
+        return write_jsonl(_rendered(lines, ctx, failing)) or failed
 
 
 def _lines_of(raw: Iterator[Any], name: str, issued_at: datetime | None, start: int = 1) -> Any:
@@ -468,18 +462,22 @@ def _lines_of(raw: Iterator[Any], name: str, issued_at: datetime | None, start: 
 def _rendered(
     batches: Iterator[Any], ctx: Any, failing: frozenset[Severity]
 ) -> Iterator[tuple[bytes, bool]]:
-    """Each record's JSON line, and whether it has a failing finding."""
-    from credaudit.tokens import inspect_candidates
+    """Each record's JSON line, and whether it has a failing finding.
+
+    ``judge`` is called directly: a generator per input line (``inspect_candidates``) cost
+    half a microsecond a token."""
+    from credaudit.tokens.analyze import judge
 
     for batch in batches:
-        for record in inspect_candidates(batch, ctx):
+        for candidate in batch:
+            record = judge(candidate, ctx)
             findings = record.findings  # the most severe first (tokens.analyze._finish)
             yield record.to_json(), bool(findings) and findings[0].severity in failing
 
 
 def _range_renderer(from_file: _FromFile, ctx: Any, failing: frozenset[Severity]) -> Any:
     """What a worker runs on one byte range of ``--from``: the serial path, lines joined."""
-    from credaudit.presign import read_lines
+    from credaudit.lines import read_lines
 
     name, issued_at = from_file.name, from_file.issued_at
 

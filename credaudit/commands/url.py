@@ -17,7 +17,12 @@ from typing import Any, BinaryIO
 
 import click
 
-from credaudit.commands.jsonl_output import auto_jobs, regular_file, write_jsonl
+from credaudit.commands.jsonl_output import (
+    auto_jobs,
+    regular_file,
+    write_file_jsonl,
+    write_jsonl,
+)
 from credaudit.commands.options import (
     budget_options,
     build_budget,
@@ -236,14 +241,12 @@ def url(
             failing = {s for s in Severity if s.at_least(threshold)}
             jobs = (opts.get("jobs") or auto_jobs(handle)) if regular_file(handle) else 1
             if jobs > 1 and handle is not None:
-                from credaudit.presign.parallel import render_file_parallel
+                from credaudit.presign.parallel import range_renderer
 
-                rendered = render_file_parallel(
-                    handle.fileno(), jobs=jobs, failing=failing, **inputs
-                )
+                render = range_renderer(failing=failing, **inputs)
+                failed = write_file_jsonl(handle.fileno(), render, jobs=jobs)
             else:
-                rendered = render_jsonl(lines, failing=failing, **inputs)
-            failed = write_jsonl(rendered)
+                failed = write_jsonl(render_jsonl(lines, failing=failing, **inputs))
             return 0 if soft_fail or not failed else 1
         collected = list(inspect_stream(lines, **inputs))
     finally:

@@ -9,8 +9,9 @@
 ``inspect_stream`` takes lines (``str`` or ``bytes``: a URL, or a JSON object with ``url`` and
 optional ``method``, ``headers``, ``normalize``, ``payload_hash``, ``body``) and yields one
 ``UrlResult`` per line, in order, holding nothing back: memory stays flat however long the
-input.  ``read_lines`` cuts a binary stream into bounded lines; a line longer than the bound is
-consumed and reported, not kept.  ``render_jsonl`` is ``inspect_stream`` as JSON lines (UTF-8
+input.  ``read_lines`` (``credaudit.lines``, shared with ``credaudit token``) cuts a binary
+stream into bounded lines; a line longer than the bound is consumed and reported, not kept.
+``render_jsonl`` is ``inspect_stream`` as JSON lines (UTF-8
 bytes), the form ``credaudit url --format jsonl`` writes.
 
 Every line takes the same path (parse, verify when a secret is given, analyse, render):
@@ -25,10 +26,10 @@ import json
 import re
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from datetime import datetime
-from itertools import islice
-from typing import Any, BinaryIO
+from typing import Any
 
 from credaudit.analysis.budget import Budget
+from credaudit.lines import MAX_LINE, LineTooLong, read_lines
 from credaudit.model import Severity
 from credaudit.presign.analyze import UrlResult, analyze, malformed
 from credaudit.presign.parse import ParsedUrl, parse
@@ -49,59 +50,9 @@ __all__ = [
     "verify",
 ]
 
-MAX_LINE = 64 * 1024  # real presigned URLs are a few KB; a line beyond this is not one
-_CHUNK = 64 * 1024
 _DEFAULT_BUDGET = Budget()
 _NO_SECRET_FOR_KEY = Verdict(None, reason="no secret given for the key that signed this URL")
 _PAYLOAD_HASH = re.compile(r"[0-9a-f]{64}|UNSIGNED-PAYLOAD")
-
-
-class LineTooLong:
-    """Stands in for an input line that exceeded the bound (its bytes were discarded)."""
-
-    __slots__ = ("length",)
-
-    def __init__(self, length: int) -> None:
-        self.length = length
-
-
-def read_lines(stream: BinaryIO, max_line: int = MAX_LINE) -> Iterator[bytes | LineTooLong]:
-    """Yield lines without their newline; a line longer than ``max_line`` bytes is counted
-    and dropped as it is read, never assembled.
-
-    Reads in chunks (``read1``: whatever is there, so a pipe streams) and splits them in C:
-    one ``readline`` call per line cost more than checking the line."""
-    read = getattr(stream, "read1", stream.read)
-    pending = b""  # the start of the current line, at most max_line bytes
-    dropped = -1  # >= 0 while inside an over-long line: its bytes so far
-    while True:
-        chunk = read(_CHUNK)
-        if not chunk:
-            break
-        lines = chunk.split(b"\n")
-        last = lines.pop()
-        if lines:
-            first = lines[0]
-            if dropped >= 0:
-                yield LineTooLong(dropped + len(first))
-                dropped = -1
-            else:
-                if pending:
-                    first = pending + first
-                    pending = b""
-                yield first.rstrip(b"\r\n") if len(first) <= max_line else LineTooLong(len(first))
-            for line in islice(lines, 1, None):
-                yield line.rstrip(b"\r\n") if len(line) <= max_line else LineTooLong(len(line))
-        if dropped >= 0:
-            dropped += len(last)
-        elif len(pending) + len(last) > max_line:
-            dropped, pending = len(pending) + len(last), b""
-        elif last:
-            pending += last
-    if dropped >= 0:
-        yield LineTooLong(dropped)
-    elif pending:
-        yield pending.rstrip(b"\r\n")
 
 
 def payload_hash_of(value: str) -> str:

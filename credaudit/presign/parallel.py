@@ -2,7 +2,8 @@
 
 ``credaudit.parallel`` cuts the regular file into byte ranges that end at a newline; each
 forked worker reads its own range and renders it through the one per-line path
-(``_Job.line``), so only the output crosses a pipe and the output keeps input order.
+(``_Job.line``), so only the output crosses a pipe (or none: the workers write it to stdout
+themselves, see ``credaudit.commands.jsonl_output.write_file_jsonl``), in input order.
 """
 
 from __future__ import annotations
@@ -12,19 +13,12 @@ from typing import Any
 
 from credaudit import parallel
 from credaudit.model import Severity
+from credaudit.parallel import RenderRange
 from credaudit.presign import _Job, read_lines
 
 
-def render_file_parallel(
-    fd: int,
-    *,
-    jobs: int,
-    failing: Collection[Severity] = (),
-    **options: Any,
-) -> Iterator[tuple[bytes, bool]]:
-    """``render_jsonl(read_lines(file))`` over ``jobs`` processes for the regular file open
-    on ``fd`` (from its current offset); yields one (range of lines, failed) per range, in
-    order."""
+def range_renderer(*, failing: Collection[Severity] = (), **options: Any) -> RenderRange:
+    """What a worker runs on one byte range: ``render_jsonl``'s one per-line path."""
     job = _Job(**options)
     failing_set = frozenset(failing)
 
@@ -41,4 +35,18 @@ def render_file_parallel(
                 failed = True
         return b"\n".join(out), failed
 
+    return render
+
+
+def render_file_parallel(
+    fd: int,
+    *,
+    jobs: int,
+    failing: Collection[Severity] = (),
+    **options: Any,
+) -> Iterator[tuple[bytes, bool]]:
+    """``render_jsonl(read_lines(file))`` over ``jobs`` processes for the regular file open
+    on ``fd`` (from its current offset); yields one (range of lines, failed) per range, in
+    order."""
+    render = range_renderer(failing=failing, **options)
     return parallel.render_file_parallel(fd, render, jobs=jobs)

@@ -34,6 +34,15 @@ _URLSAFE = bytes.maketrans(b"-_", b"+/")
 
 _PADDING = (b"", b"", b"==", b"=")  # by length % 4 (1 is impossible, checked before)
 
+# Decoded header segments, by their encoded bytes.  A header belongs to the signing key, not
+# to the token: every token one key signs carries the same segment (alg, kid, typ), so it is
+# decoded once per key, as presign keeps a signing key's facts — each token's claims are
+# still decoded.  Bounded (a stream of made-up headers decodes each one beyond the bound),
+# and the dicts are shared: nothing may change a DecodedJwt's header.
+_HEADERS: dict[bytes, dict[str, Any]] = {}
+_HEADERS_MAX = 256  # distinct headers: an issuer's keys, typs and algorithms
+_HEADER_MAX = 512  # bytes: a header with an x5c chain or a jwk is not kept
+
 
 def base64url_decode(segment: bytes) -> bytes:
     """PyJWT's ``jwt.utils.base64url_decode`` (``urlsafe_b64decode`` after restoring the
@@ -44,7 +53,7 @@ def base64url_decode(segment: bytes) -> bytes:
 
 @dataclass(slots=True)  # not frozen: a frozen __init__ costs a microsecond per token
 class DecodedJwt:
-    header: dict[str, Any]
+    header: dict[str, Any]  # read-only: shared by the tokens one key signed (``_HEADERS``)
     claims: dict[str, Any]
     encoded: bytes  # the whole compact token, as bytes
     signed_length: int  # the encoded header and claims with their dot: what was signed
@@ -92,15 +101,24 @@ def _json_object(segment: str, name: str) -> dict[str, Any] | str:
 def decode(token: str) -> DecodedJwt | str:
     """The decoded JWS, or why it is not one (the reason never quotes the token).
 
-    A well-formed token takes one pass over its characters and two orjson reads; anything
-    else goes the segment-by-segment way that names what is wrong."""
+    A well-formed token takes one pass over its characters and one orjson read of its
+    claims (and of its header, the first time that key's header is seen); anything else
+    goes the segment-by-segment way that names what is wrong."""
     raw = token.encode("utf-8", "surrogatepass")
     parts = raw.split(b".")  # three parts: two dots (no separate count pass)
     if len(parts) == 3 and not raw.translate(None, _JWS_BYTES):
         head, body, sig = parts
         if head and body and len(head) % 4 != 1 and len(body) % 4 != 1 and len(sig) % 4 != 1:
             try:
-                header = orjson.loads(base64url_decode(head))
+                header = _HEADERS.get(head)
+                if header is None:
+                    header = orjson.loads(base64url_decode(head))
+                    if (
+                        type(header) is dict
+                        and len(head) <= _HEADER_MAX
+                        and len(_HEADERS) < _HEADERS_MAX
+                    ):
+                        _HEADERS[head] = header
                 claims = orjson.loads(base64url_decode(body))
             except orjson.JSONDecodeError:
                 pass  # perhaps JSON that only ``json`` reads: the careful way decides

@@ -352,7 +352,7 @@ def lines_of(
 ) -> Iterator[list[Candidate]]:
     """Each input line's candidates, in order (``read_lines`` bounds every line); ``start``
     numbers the first line (a chunk of a file handed to a worker)."""
-    from credaudit.presign import LineTooLong
+    from credaudit.lines import LineTooLong
 
     # One Location per input: the record's own ``line`` says which line (report findings
     # carry both, see tokens.report_findings).

@@ -100,6 +100,25 @@ def test_fast_decoder_agrees_on_anything(token: str) -> None:
     )
 
 
+def test_decoded_headers_are_kept_per_key_and_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A key's header segment is decoded once and shared; beyond the bound, or when too long,
+    a header is decoded for each token, with the same verdict."""
+    from credaudit.tokens import jwt_segments
+
+    monkeypatch.setattr(jwt_segments, "_HEADERS", {})
+    monkeypatch.setattr(jwt_segments, "_HEADERS_MAX", 3)
+    first, second = decode(rs256(claims(sub="a"))), decode(rs256(claims(sub="b")))
+    assert not isinstance(first, str) and not isinstance(second, str)
+    assert first.header is second.header and first.claims["sub"] == "a"
+    tokens = [rs256(claims(sub=f"s{n}"), kid=f"key-{n}") for n in range(6)]
+    tokens.append(rs256(kid="k" * 600))  # longer than a kept header may be
+    for token in tokens * 2:
+        fast, careful = decode(token), _decode_segments(token)
+        assert not isinstance(fast, str) and not isinstance(careful, str)
+        assert fast.header == careful.header and fast.claims == careful.claims
+    assert len(jwt_segments._HEADERS) == 3
+
+
 def _bulk_file(tmp_path: Path) -> Path:
     good = rs256()
     lines = [
