@@ -8,10 +8,9 @@ themselves, see ``credaudit.commands.jsonl_output.write_file_jsonl``), in input 
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator
+from collections.abc import Collection
 from typing import Any
 
-from credaudit import parallel
 from credaudit.model import Severity
 from credaudit.parallel import RenderRange
 from credaudit.presign import _Job, read_lines
@@ -36,17 +35,3 @@ def range_renderer(*, failing: Collection[Severity] = (), **options: Any) -> Ren
         return b"\n".join(out), failed
 
     return render
-
-
-def render_file_parallel(
-    fd: int,
-    *,
-    jobs: int,
-    failing: Collection[Severity] = (),
-    **options: Any,
-) -> Iterator[tuple[bytes, bool]]:
-    """``render_jsonl(read_lines(file))`` over ``jobs`` processes for the regular file open
-    on ``fd`` (from its current offset); yields one (range of lines, failed) per range, in
-    order."""
-    render = range_renderer(failing=failing, **options)
-    return parallel.render_file_parallel(fd, render, jobs=jobs)

@@ -88,6 +88,7 @@ def test_parallel_jsonl_is_the_serial_output_in_order(monkeypatch: Any, tmp_path
     import credaudit.parallel
     import credaudit.presign.parallel as parallel
     from credaudit.model import Severity
+    from credaudit.parallel import render_file_parallel, write_file_parallel
     from credaudit.presign import read_lines, render_jsonl
 
     monkeypatch.setattr(credaudit.parallel, "RANGE", 4096)  # many range boundaries
@@ -107,11 +108,17 @@ def test_parallel_jsonl_is_the_serial_output_in_order(monkeypatch: Any, tmp_path
     for failing in (set(), {Severity.HIGH, Severity.CRITICAL}):
         with source.open("rb") as handle:
             serial = list(render_jsonl(read_lines(handle), failing=failing, **options))
+        render = parallel.range_renderer(failing=failing, **options)
         with source.open("rb") as handle:
-            fd = handle.fileno()
-            chunks = list(parallel.render_file_parallel(fd, jobs=2, failing=failing, **options))
+            chunks = list(render_file_parallel(handle.fileno(), render, jobs=2))
         assert b"\n".join(line for line, _ in serial) == b"\n".join(c for c, _ in chunks)
         assert len(chunks) >= 3  # the long lines make some ranges long
         assert any(failed for _, failed in chunks) == any(f for _, f in serial)
         assert any(failed for _, failed in chunks) == bool(failing)
+        # The workers writing their ranges to a descriptor themselves: the same bytes.
+        written = tmp_path / "written.jsonl"
+        with source.open("rb") as handle, written.open("wb") as out:
+            failed = write_file_parallel(handle.fileno(), render, jobs=2, out=out.fileno())
+        assert written.read_bytes() == b"".join(line + b"\n" for line, _ in serial)
+        assert failed == bool(failing)
     assert [json.loads(line)["line"] for line, _ in serial] == list(range(1, 22))
