@@ -67,10 +67,17 @@ def _instant(value: Any) -> datetime:
     return parsed.astimezone(UTC)
 
 
+# No clock is off by more (3,000 years), and the analysis' timedelta arithmetic stays in range;
+# the Prometheus reader drops samples beyond the same bound.
+MAX_SECONDS = 1e11
+
+
 def _seconds(value: Any) -> float:
     number = float(value)
     if not math.isfinite(number):
         raise ValueError(f"not a finite number of seconds: {str(value)[:40]!r}")
+    if abs(number) > MAX_SECONDS:
+        raise ValueError(f"implausible number of seconds: {str(value)[:40]!r}")
     return number
 
 

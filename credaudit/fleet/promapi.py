@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from credaudit.fleet.hosts import host_group
+from credaudit.fleet.hosts import MAX_SECONDS, host_group
 from credaudit.fleet.model import HostCredential, HostSummary
 from credaudit.sources.http_probe import Deadline, ProbeError, public_url, request
 
@@ -70,7 +70,7 @@ def _samples(
             number = float(value[1])
         except (TypeError, ValueError):
             continue
-        if abs(number) > 1e11:  # no instant or offset this far out (year 5138)
+        if abs(number) > MAX_SECONDS:  # no instant or offset this far out (year 5138)
             continue
         if host and not math.isnan(number):  # NaN is no instant
             yield str(host), {str(k): str(v) for k, v in labels.items()}, number

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from credaudit.cli import cli
@@ -397,6 +397,13 @@ _json_value = st.recursive(
         },
     )
 )
+@example(
+    {
+        "kind": "scan",
+        "evaluated_at": "2026-12-02T04:00:00Z",
+        "clock": {"offset_seconds": 86400000000000.0},
+    }
+)  # found by hypothesis: a 2.7-million-year offset overflowed timedelta in the analysis
 def test_report_shaped_json_is_a_host_or_one_problem(
     tmp_path_factory: pytest.TempPathFactory, document: dict[str, object]
 ) -> None:
