@@ -45,3 +45,22 @@ def test_short_values_are_cached_once_per_endpoint_and_key() -> None:
     assert _endpoint.cache_info().currsize == 1
     assert _scope.cache_info().currsize == 1
     assert _key_facts.cache_info().currsize == 1
+
+
+def test_sigv2_session_tokens_are_decoded_once_per_session_and_only_if_short() -> None:
+    """A SigV2 check decodes each session's token once (its URLs share it); a token longer
+    than 4 KiB is decoded every time and kept nowhere, with the same verdict."""
+    from credaudit.presign.verify import _AMZ_CACHED_UP_TO, _amz_value
+    from tests.presign.helpers import presign
+
+    _amz_value.cache_clear()
+    tokens = ["IQoJ/session+one==", "x" * (_AMZ_CACHED_UP_TO + 1)]
+    for token in tokens:
+        for name in ("a.txt", "b.txt", "c.txt"):
+            url = presign(version="s3", secret="s", token=token, object_key=name)
+            assert inspect(url, now=NOW, secret="s").signature_valid is True
+            tampered = url.replace("x-amz-security-token=", "x-amz-security-token=A", 1)
+            assert inspect(tampered, now=NOW, secret="s").signature_valid is False
+    info = _amz_value.cache_info()
+    # The short token and its tampered spelling, each decoded once; the long one never kept.
+    assert (info.currsize, info.misses) == (2, 2)
