@@ -131,13 +131,9 @@ def _encode(part: str) -> str:
     return part if _is_canonical(part) else quote(unquote(part), safe="-_.~")
 
 
-def canonical_query(query: str, *, skip_token: bool = False) -> str:
-    """The canonical query string of a raw query (items sorted by key, then value)."""
-    return canonical_query_bytes(query, skip_token=skip_token).decode("utf-8", "surrogateescape")
-
-
-def canonical_query_bytes(query: str, *, skip_token: bool = False) -> bytes:
-    """``canonical_query`` as the UTF-8 bytes that are hashed.
+def canonical_query(query: str, *, skip_token: bool = False) -> bytes:
+    """The canonical query string of a raw query (items sorted by key, then value), as the
+    UTF-8 bytes that are hashed.
 
     SDKs write every item AWS-encoded already: the query as written is checked once, whole,
     in C, and its items are then sorted as they are, with ``=`` standing aside as NUL while
@@ -326,7 +322,7 @@ def _verify_v4(
     # The token is signed, except in the suite's post-sts-header-after shape (non-S3 only:
     # S3 signs every query parameter, so an unsigned token there is just a mismatch).
     for skip_token in (False, True) if parsed.has_token and not parsed.is_s3 else (False,):
-        query = canonical_query_bytes(parsed.query, skip_token=skip_token)
+        query = canonical_query(parsed.query, skip_token=skip_token)
         for payload in payloads:
             # Everything after the method: hashed once per try, never rebuilt.
             rest = head + query + (headers_tail + payload).encode("utf-8", "surrogateescape")

@@ -124,8 +124,9 @@ def test_canonical_query_orders_keys_that_prefix_each_other_as_botocore() -> Non
     items = ["a~=1", "a0=2", "a.b=3", "a-b=4", "a=5", "a=", "A=6", "a%2A=7", "X-Amz-Signature=f"]
     signer = SigV4QueryAuth(Credentials("AKIDEXAMPLE", "secret"), "s3", "us-east-1")
     request = AWSRequest(method="GET", url="https://h.example/?" + "&".join(items[:-1]))
-    assert canonical_query("&".join(items)) == signer.canonical_query_string(request)
-    assert canonical_query("&".join(items)).startswith("A=6&a=&a=5&a%2A=7&a-b=4&a.b=3&a0=2&a~=1")
+    ours = canonical_query("&".join(items)).decode()
+    assert ours == signer.canonical_query_string(request)
+    assert ours.startswith("A=6&a=&a=5&a%2A=7&a-b=4&a.b=3&a0=2&a~=1")
 
 
 @pytest.mark.parametrize(
@@ -150,4 +151,4 @@ def test_canonical_query_re_encodes_what_is_not_aws_encoded(query: str, canonica
     re-encoded item by item (the aws-c-auth suite's decode and encode)."""
     from credaudit.presign.verify import canonical_query
 
-    assert canonical_query(query) == canonical
+    assert canonical_query(query) == canonical.encode()
