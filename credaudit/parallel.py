@@ -53,32 +53,6 @@ def idle_cores(limit: int = 4) -> int:
     return max(1, min(int(idle + 0.75), cores, limit))
 
 
-_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's malloc.h
-_TRIM_THRESHOLD = 16 * 1024 * 1024
-_MMAP_THRESHOLD = 4 * 1024 * 1024
-
-
-def _keep_heap() -> None:
-    """Fix glibc's mmap threshold at 4 MiB and its trim threshold at 16 MiB, for the pool's
-    processes (set before the fork, so the workers inherit it).
-
-    Every range's rendered lines (~1.7 MB for 1 MiB of tokens) are joined, pickled, read
-    from the pipe and unpickled: a few buffers of that size per range in each process.  With
-    glibc's dynamic thresholds those came from fresh mappings, or from heap top that was
-    trimmed and faulted back in, range after range: measured on ``token --jobs 2`` over
-    100,000 tokens, 146,000-178,000 page faults and 2.54-2.73 CPU seconds, against 19,400
-    and 2.10-2.21 s with these (peak RSS 37-39 MB either way).  Elsewhere than glibc this
-    does nothing."""
-    import ctypes
-
-    try:
-        mallopt = ctypes.CDLL(None).mallopt
-    except (OSError, AttributeError):
-        return
-    mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD)
-    mallopt(_M_TRIM_THRESHOLD, _TRIM_THRESHOLD)
-
-
 def _start(render: Any, turn: Any = None, out: int | None = None) -> None:
     _worker["render"] = render
     _worker["turn"] = turn
@@ -97,7 +71,6 @@ def _ordered(
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    _keep_heap()
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(
         jobs, mp_context=context, initializer=_start, initargs=initargs
