@@ -96,9 +96,21 @@ def _exit_with(ctx: click.Context, /, rc: Any, **_: Any) -> None:
         ctx.exit(rc)
 
 
+def _lossless_stdout() -> None:
+    """On a stdout that is not UTF-8 (a latin-1 terminal, ``PYTHONIOENCODING``), write what
+    its encoding lacks as ``\\uXXXX`` escapes rather than fail: every format holds text such
+    as the masked form's ``…``, and inside a JSON string the escape reads back as the same
+    character."""
+    out = sys.stdout
+    encoding = (getattr(out, "encoding", None) or "").lower().replace("-", "")
+    if encoding not in ("utf8", "") and hasattr(out, "reconfigure"):
+        out.reconfigure(errors="backslashreplace")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run click, and turn errors into one line and an exit code."""
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    _lossless_stdout()
     try:
         rc: Any = cli.main(args=argv, prog_name="credaudit", standalone_mode=False)
     except click.exceptions.Abort:

@@ -1,0 +1,70 @@
+"""A stdout that is not UTF-8 (a latin-1 terminal, ``PYTHONIOENCODING``) gets every format,
+with what its encoding lacks written as ``\\uXXXX`` escapes: never an internal error.
+
+Every format holds non-ASCII text (the masked form's ``…``, the echo of a URL, rule titles
+with dashes); before, such a stdout ended each run with ``UnicodeEncodeError`` (exit 3)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.presign.helpers import presign
+from tests.tokens.helpers import rs256
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _run(args: list[str], encoding: str, home: Path) -> subprocess.CompletedProcess[bytes]:
+    env = {**os.environ, "PYTHONIOENCODING": encoding, "HOME": str(home)}
+    return subprocess.run(
+        [sys.executable, "-m", "credaudit", *args],
+        capture_output=True,
+        env=env,
+        cwd=REPO,
+        timeout=60,
+        check=False,
+    )
+
+
+CASES = [
+    pytest.param(["token", rs256()], id="token"),
+    pytest.param(["url", presign(), "--no-network"], id="url"),  # read-only either way
+]
+
+
+@pytest.mark.parametrize("command", CASES)
+@pytest.mark.parametrize("fmt", ["jsonl", "json", "table", "markdown"])
+def test_a_latin1_stdout_gets_the_output_escaped(
+    command: list[str], fmt: str, tmp_path: Path
+) -> None:
+    latin = _run([*command, "--format", fmt], "latin-1", tmp_path)
+    utf8 = _run([*command, "--format", fmt], "utf-8", tmp_path)
+    assert b"internal error" not in latin.stderr, latin.stderr
+    assert latin.returncode == utf8.returncode
+    assert latin.returncode in (0, 1)
+    text = latin.stdout.decode("latin-1")
+    assert "\\u" in text  # something the UTF-8 run wrote as non-latin-1 text, escaped
+    if fmt != "markdown":  # (the markdown report names tokens by fingerprint only)
+        assert "\\u2026" in text  # the masked form's "…", as its escape
+    if fmt == "jsonl":
+        # Inside JSON strings the escapes read back as the characters themselves.
+        latin_records = [json.loads(line) for line in text.splitlines()]
+        utf8_records = [json.loads(line) for line in utf8.stdout.decode().splitlines()]
+        assert [_stable(r) for r in latin_records] == [_stable(r) for r in utf8_records]
+    if fmt == "json":
+        latin_doc, utf8_doc = json.loads(text), json.loads(utf8.stdout)
+        assert latin_doc.keys() == utf8_doc.keys()
+        assert [f["code"] for f in latin_doc["findings"]] == [
+            f["code"] for f in utf8_doc["findings"]
+        ]
+
+
+def _stable(record: dict[str, object]) -> tuple[object, ...]:
+    """What does not move between two runs a second apart: the masked forms, the echo."""
+    return record.get("masked"), record.get("url"), record.get("access_key_id")
