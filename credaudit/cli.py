@@ -8,6 +8,7 @@ Subcommands live in ``credaudit/commands/<name>.py`` and are imported only when 
 
 from __future__ import annotations
 
+import codecs
 import importlib
 import importlib.util
 import os
@@ -96,15 +97,35 @@ def _exit_with(ctx: click.Context, /, rc: Any, **_: Any) -> None:
         ctx.exit(rc)
 
 
+def _escape_unencodable(error: UnicodeError) -> tuple[str, int]:
+    """``backslashreplace`` in JSON's own spelling, so a JSON reader turns every escape back
+    into its character: ``\\u00e9`` (not ``\\xe9``, on an ASCII stdout) and, beyond U+FFFF,
+    the UTF-16 surrogate pair ``\\ud83d\\ude42`` (not ``\\U0001f642``)."""
+    if not isinstance(error, UnicodeEncodeError):
+        raise error
+    escapes = []
+    for char in error.object[error.start : error.end]:
+        point = ord(char)
+        if point > 0xFFFF:
+            point -= 0x10000
+            escapes.append(f"\\u{0xD800 + (point >> 10):04x}\\u{0xDC00 + (point & 0x3FF):04x}")
+        else:
+            escapes.append(f"\\u{point:04x}")
+    return "".join(escapes), error.end
+
+
+codecs.register_error("credaudit-escape", _escape_unencodable)
+
+
 def _lossless_stdout() -> None:
     """On a stdout that is not UTF-8 (a latin-1 terminal, ``PYTHONIOENCODING``), write what
     its encoding lacks as ``\\uXXXX`` escapes rather than fail: every format holds text such
     as the masked form's ``…``, and inside a JSON string the escape reads back as the same
-    character."""
+    character (a character beyond U+FFFF as its surrogate pair, as JSON spells it)."""
     out = sys.stdout
     encoding = (getattr(out, "encoding", None) or "").lower().replace("-", "")
     if encoding not in ("utf8", "") and hasattr(out, "reconfigure"):
-        out.reconfigure(errors="backslashreplace")
+        out.reconfigure(errors="credaudit-escape")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -13,7 +13,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+import credaudit.cli  # noqa: F401  (registers the credaudit-escape error handler)
 from tests.presign.helpers import presign
 from tests.tokens.helpers import rs256
 
@@ -68,3 +71,36 @@ def test_a_latin1_stdout_gets_the_output_escaped(
 def _stable(record: dict[str, object]) -> tuple[object, ...]:
     """What does not move between two runs a second apart: the masked forms, the echo."""
     return record.get("masked"), record.get("url"), record.get("access_key_id")
+
+
+# (An ASCII stdout is not among them: click takes it for a misconfigured locale and writes
+# UTF-8 to it, as the JSON format does through click.)
+@pytest.mark.parametrize("encoding", ["latin-1", "cp1252"])
+@pytest.mark.parametrize("fmt", ["jsonl", "json"])
+def test_characters_beyond_the_stdout_encoding_read_back_as_json(
+    encoding: str, fmt: str, tmp_path: Path
+) -> None:
+    """A URL pasted with raw text in its path (``é``, and ``🙂`` beyond U+FFFF) is echoed
+    as written; on a stdout whose encoding lacks a character, it lands as a JSON escape that
+    reads back as the character (``🙂`` as its surrogate pair)."""
+    url = presign().replace("/a/b.txt?", "/résumé-🙂.txt?")
+    narrow = _run(["url", url, "--no-network", "--format", fmt], encoding, tmp_path)
+    utf8 = _run(["url", url, "--no-network", "--format", fmt], "utf-8", tmp_path)
+    assert narrow.returncode == utf8.returncode in (0, 1), narrow.stderr
+    text = narrow.stdout.decode(encoding)  # every byte is in the narrow encoding
+    assert "\\U0001f642" not in text and "\\ud83d\\ude42" in text
+    if fmt == "jsonl":
+        narrow_urls = [json.loads(line)["url"] for line in text.splitlines()]
+        utf8_urls = [json.loads(line)["url"] for line in utf8.stdout.decode().splitlines()]
+    else:
+        narrow_urls = [u["url"] for u in json.loads(text)["urls"]]
+        utf8_urls = [u["url"] for u in json.loads(utf8.stdout)["urls"]]
+    assert narrow_urls == utf8_urls
+    assert "résumé-🙂.txt" in narrow_urls[0]
+
+
+@given(st.text())
+def test_the_escape_handler_round_trips_any_json_string(text: str) -> None:
+    for encoding in ("latin-1", "ascii", "cp1252"):
+        written = json.dumps(text, ensure_ascii=False).encode(encoding, "credaudit-escape")
+        assert json.loads(written.decode(encoding)) == text
