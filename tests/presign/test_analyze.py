@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -140,6 +141,22 @@ def test_signature_mismatch_is_ca308_and_invalid() -> None:
     assert ok.signature_valid is True and ok.signed_method == "GET" and ok.status == "valid"
     bad = inspect(url, now=T0, secret="wrong", sessions={TEMP_KEY: T0 + timedelta(days=1)})
     assert bad.signature_valid is False and "CA308" in codes(bad) and bad.status == "invalid"
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    [str.upper, lambda s: s[:-1], lambda s: s + "0", lambda s: "é" * 64, lambda s: "\udcff" * 64],
+    ids=["upper-case", "short", "long", "non-ascii", "lone-surrogates"],
+)
+def test_a_signature_spelled_otherwise_never_verifies(spelling: Callable[[str], str]) -> None:
+    """Only the lower-case hex of the right digest matches: the right digest in upper case
+    is a mismatch too (AWS compares the text), and text that is no hex at all is a mismatch,
+    never an error."""
+    url = presign(at=T0, secret="right")
+    signature = url.split("X-Amz-Signature=")[1].split("&")[0]
+    assert inspect(url, now=T0, secret="right").signature_valid is True
+    changed = url.replace(signature, spelling(signature))
+    assert inspect(changed, now=T0, secret="right").signature_valid is False
 
 
 def test_secrets_by_key_id_pick_the_signing_keys_secret() -> None:
