@@ -292,9 +292,6 @@ def _verify_v4(
                 + " (use --header NAME:VALUE)",
             )
     methods = (method.upper(),) if method else METHODS
-    # As bytes, any text in the URL compares (compare_digest refuses non-ASCII str), and only
-    # the lower-case hex of the right digest is equal.
-    expected = (parsed.signature or "").encode("utf-8", "surrogateescape")
     payloads: tuple[str, ...]
     if payload_hash is not None:
         payloads = (payload_hash,)
@@ -328,7 +325,7 @@ def _verify_v4(
             for candidate in methods:
                 mac = signer.copy()
                 mac.update(to_sign + hashlib.sha256(candidate.encode() + rest).hexdigest().encode())
-                if hmac.compare_digest(mac.hexdigest().encode(), expected):
+                if _same(mac.hexdigest(), parsed.signature):  # lower-case hex only
                     token_signed = (not skip_token) if parsed.has_token else None
                     return _matched(candidate, token_signed, skip_token)
     return Verdict(False, reason=f"signature does not match ({'/'.join(methods)})")
