@@ -53,6 +53,33 @@ def idle_cores(limit: int = 4) -> int:
     return max(1, min(int(idle + 0.75), cores, limit))
 
 
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's malloc.h
+_TRIM_THRESHOLD = 16 * 1024 * 1024
+_MMAP_THRESHOLD = 4 * 1024 * 1024
+
+
+def _keep_heap() -> None:
+    """Fix glibc's mmap threshold at 4 MiB and its trim threshold at 16 MiB, for the pool's
+    processes (set before the fork, so the workers inherit it).
+
+    Each range's rendered lines (about 1.2 MB for 1 MiB of URLs, 1.7 MB of tokens) are
+    joined in the worker, and when handed back, pickled, read from the pipe and unpickled:
+    buffers of that size, range after range.  glibc's dynamic thresholds give them fresh
+    mappings or heap top that was trimmed and is faulted back in each time.  Measured on
+    ``url --from FILE --format jsonl --jobs 2`` over the 100,000 bench URLs: 115,000-153,000
+    page faults, 0.35-0.41 s of system time and 1.15-1.24 s wall without, 14,500-14,800
+    faults, 0.08-0.11 s and 1.02-1.08 s with (both thresholds are needed: either alone
+    leaves 92,000-153,000 faults).  Elsewhere than glibc this does nothing."""
+    import ctypes
+
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return
+    mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD)
+    mallopt(_M_TRIM_THRESHOLD, _TRIM_THRESHOLD)
+
+
 def _start(render: Any, turn: Any = None, out: int | None = None) -> None:
     _worker["render"] = render
     _worker["turn"] = turn
@@ -71,6 +98,7 @@ def _ordered(
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
+    _keep_heap()
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(
         jobs, mp_context=context, initializer=_start, initargs=initargs
