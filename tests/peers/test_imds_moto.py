@@ -57,6 +57,13 @@ def botocore_credentials() -> tuple[str | None, object]:
     return (creds.method if creds is not None else None), creds
 
 
+def _same_document_expiry(ours: datetime, theirs: datetime) -> bool:
+    """moto stamps each credentials response with its own ``now + 1 day`` (whole seconds), so
+    two reads of the endpoint a moment apart may differ by a second: within two seconds is the
+    same document's expiry, where a misread (a time zone, a field) is off by hours."""
+    return abs(ours - theirs) <= timedelta(seconds=2)
+
+
 def test_same_role_and_expiry_as_botocore(
     moto_endpoint: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
@@ -73,15 +80,15 @@ def test_same_role_and_expiry_as_botocore(
         config={"ec2_metadata_service_endpoint": url}
     ).retrieve_iam_role_credentials()
     assert obs.details["role_name"] == theirs["role_name"]
-    assert obs.expires_at == parse_instant(theirs["expiry_time"])
     assert obs.access_key_id == theirs["access_key"]
     assert obs.expires_at is not None
+    assert _same_document_expiry(obs.expires_at, parse_instant(theirs["expiry_time"]))
     assert obs.expires_at - datetime.now(UTC) > timedelta(hours=23)  # moto: always 24 h
 
     method, creds = botocore_credentials()
     assert method == "iam-role"
     assert obs.access_key_id == creds.access_key  # type: ignore[attr-defined]
-    assert obs.expires_at == creds._expiry_time  # type: ignore[attr-defined]
+    assert _same_document_expiry(obs.expires_at, creds._expiry_time)  # type: ignore[attr-defined]
 
 
 def test_scan_chain_picks_iam_role_like_botocore(
