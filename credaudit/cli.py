@@ -8,7 +8,6 @@ Subcommands live in ``credaudit/commands/<name>.py`` and are imported only when 
 
 from __future__ import annotations
 
-import codecs
 import importlib
 import importlib.util
 import os
@@ -19,6 +18,7 @@ import click
 
 from credaudit import __version__
 from credaudit.errors import InputError
+from credaudit.stdout import lossless_stdout
 
 EXIT_OK, EXIT_FINDINGS, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
 
@@ -97,41 +97,10 @@ def _exit_with(ctx: click.Context, /, rc: Any, **_: Any) -> None:
         ctx.exit(rc)
 
 
-def _escape_unencodable(error: UnicodeError) -> tuple[str, int]:
-    """``backslashreplace`` in JSON's own spelling, so a JSON reader turns every escape back
-    into its character: ``\\u00e9`` (not ``\\xe9``, on an ASCII stdout) and, beyond U+FFFF,
-    the UTF-16 surrogate pair ``\\ud83d\\ude42`` (not ``\\U0001f642``)."""
-    if not isinstance(error, UnicodeEncodeError):
-        raise error
-    escapes = []
-    for char in error.object[error.start : error.end]:
-        point = ord(char)
-        if point > 0xFFFF:
-            point -= 0x10000
-            escapes.append(f"\\u{0xD800 + (point >> 10):04x}\\u{0xDC00 + (point & 0x3FF):04x}")
-        else:
-            escapes.append(f"\\u{point:04x}")
-    return "".join(escapes), error.end
-
-
-codecs.register_error("credaudit-escape", _escape_unencodable)
-
-
-def _lossless_stdout() -> None:
-    """On a stdout that is not UTF-8 (a latin-1 terminal, ``PYTHONIOENCODING``), write what
-    its encoding lacks as ``\\uXXXX`` escapes rather than fail: every format holds text such
-    as the masked form's ``…``, and inside a JSON string the escape reads back as the same
-    character (a character beyond U+FFFF as its surrogate pair, as JSON spells it)."""
-    out = sys.stdout
-    encoding = (getattr(out, "encoding", None) or "").lower().replace("-", "")
-    if encoding not in ("utf8", "") and hasattr(out, "reconfigure"):
-        out.reconfigure(errors="credaudit-escape")
-
-
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run click, and turn errors into one line and an exit code."""
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
-    _lossless_stdout()
+    lossless_stdout()
     try:
         rc: Any = cli.main(args=argv, prog_name="credaudit", standalone_mode=False)
     except click.exceptions.Abort:

@@ -6,6 +6,7 @@ with dashes); before, such a stdout ended each run with ``UnicodeEncodeError`` (
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -16,7 +17,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-import credaudit.cli  # noqa: F401  (registers the credaudit-escape error handler)
+from credaudit.stdout import ESCAPE, encoding_of, is_utf8
 from tests.presign.helpers import presign
 from tests.tokens.helpers import rs256
 
@@ -102,5 +103,25 @@ def test_characters_beyond_the_stdout_encoding_read_back_as_json(
 @given(st.text())
 def test_the_escape_handler_round_trips_any_json_string(text: str) -> None:
     for encoding in ("latin-1", "ascii", "cp1252"):
-        written = json.dumps(text, ensure_ascii=False).encode(encoding, "credaudit-escape")
+        written = json.dumps(text, ensure_ascii=False).encode(encoding, ESCAPE)
         assert json.loads(written.decode(encoding)) == text
+
+
+@pytest.mark.parametrize(
+    ("spelling", "utf8"),
+    [
+        ("utf-8", True),
+        ("UTF8", True),
+        ("utf_8", True),
+        ("U8", True),
+        ("latin-1", False),
+        ("cp1252", False),
+        ("ascii", False),
+    ],
+)
+def test_utf8_is_recognised_however_it_is_spelled(spelling: str, utf8: bool) -> None:
+    """``utf_8`` (Python's own alias) and ``U8`` are UTF-8 too: bulk JSON lines then go to the
+    binary buffer as they are, and no escapes are set up."""
+    stream = io.TextIOWrapper(io.BytesIO(), encoding=spelling)
+    assert is_utf8(stream) is utf8
+    assert encoding_of(object()) is None and not is_utf8(object())

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from typing import BinaryIO
 
 from credaudit.parallel import PARALLEL_FROM, RenderRange, idle_cores
+from credaudit.stdout import is_utf8
 
 # Bytes per write: few write calls, and a pipe reader still sees results soon; a terminal
 # gets every line as it is ready.
@@ -53,7 +54,7 @@ def write_jsonl(rendered: Iterator[tuple[bytes, bool]]) -> bool:
     binary = getattr(out, "buffer", None)
     isatty = getattr(out, "isatty", None)
     size = 1 if isatty is not None and isatty() else _BATCH
-    if binary is None or not _utf8(out):
+    if binary is None or not is_utf8(out):
         text_write = out.write
 
         def write(data: bytes) -> object:
@@ -90,10 +91,6 @@ def write_jsonl(rendered: Iterator[tuple[bytes, bool]]) -> bool:
     return failed
 
 
-def _utf8(out: object) -> bool:
-    return (getattr(out, "encoding", None) or "").lower().replace("-", "") == "utf8"
-
-
 def write_file_jsonl(fd: int, render: RenderRange, *, jobs: int) -> bool:
     """The regular file open on ``fd`` (from its offset), rendered range by range by ``jobs``
     workers (``credaudit.parallel``), to stdout in input order; True when a line failed.
@@ -108,7 +105,7 @@ def write_file_jsonl(fd: int, render: RenderRange, *, jobs: int) -> bool:
     out = sys.stdout
     binary = getattr(out, "buffer", None)
     try:
-        descriptor = binary.fileno() if binary is not None and _utf8(out) else None
+        descriptor = binary.fileno() if binary is not None and is_utf8(out) else None
     except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation among them
         descriptor = None
     if binary is None or descriptor is None:
