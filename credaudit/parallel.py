@@ -64,12 +64,12 @@ def _keep_heap() -> None:
 
     Each range's rendered lines (about 1.2 MB for 1 MiB of URLs, 1.7 MB of tokens) are
     joined in the worker, and when handed back, pickled, read from the pipe and unpickled:
-    buffers of that size, range after range.  glibc's dynamic thresholds give them fresh
-    mappings or heap top that was trimmed and is faulted back in each time.  Measured on
-    ``url --from FILE --format jsonl --jobs 2`` over the 100,000 bench URLs: 115,000-153,000
-    page faults, 0.35-0.41 s of system time and 1.15-1.24 s wall without, 14,500-14,800
-    faults, 0.08-0.11 s and 1.02-1.08 s with (both thresholds are needed: either alone
-    leaves 92,000-153,000 faults).  Elsewhere than glibc this does nothing."""
+    buffers of that size, range after range.  Whether glibc's dynamic thresholds serve them
+    from the heap or from fresh mappings and trimmed heap top, faulted in again each time,
+    depends on what the process freed before the fork (an empty ``HOME`` took the second
+    way): pinned, ``url --jobs 2`` over the 100,000 bench URLs takes ~15,000 page faults
+    instead of ~120,000 and ~12 % less wall time, ``token --jobs 2`` ~19 % less (the runs
+    are in ``docs/performance.md``, token section).  Elsewhere than glibc this does nothing."""
     import ctypes
 
     try:
