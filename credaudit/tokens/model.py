@@ -106,8 +106,9 @@ class TokenRecord:
         The fields are declared in ``to_dict``'s order, so orjson can dump the dataclass
         directly.  What orjson would write differently goes through ``to_dict`` and ``json``:
         an instant that is not UTC or before year 1000, a lone surrogate (refused by orjson),
-        an integer beyond 64 bits.  A lone surrogate that is not an undecodable byte
-        (``surrogateescape``) stays escaped."""
+        an integer beyond 64 bits.  A lone surrogate is written as its ``\\uXXXX`` escape, as
+        ``--format json`` writes it (``report.json.escape_surrogates``): the line stays UTF-8
+        and reads back as the same string."""
         exp, iat, nbf = self.expires_at, self.issued_at, self.not_before
         if (
             (exp is None or (exp.tzinfo is UTC and exp.year >= 1000))
@@ -119,13 +120,10 @@ class TokenRecord:
                 return orjson.dumps(self, option=_ORJSON)
             except TypeError:
                 pass
-        data = self.to_dict()
-        try:
-            return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode(
-                "utf-8", "surrogateescape"
-            )
-        except UnicodeEncodeError:  # a claim's \ud800 escape: keep it escaped, as it came
-            return json.dumps(data, separators=(",", ":")).encode("ascii")
+        from credaudit.report.json import escape_surrogates  # the rare way: not at start-up
+
+        text = json.dumps(self.to_dict(), ensure_ascii=False, separators=(",", ":"))
+        return escape_surrogates(text).encode("utf-8")
 
     def to_dict(self) -> dict[str, Any]:
         """The record as JSON-ready data, exactly as pydantic dumps it (a test holds them)."""

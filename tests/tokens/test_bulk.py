@@ -71,6 +71,9 @@ def test_a_lone_surrogate_in_a_claim_stays_escaped() -> None:
     record = _records([ODD_TOKENS[0]])[0]
     assert record.sub == "\ud800x"
     assert b'"sub":"\\ud800x"' in record.to_json()
+    # One in U+DC80..U+DCFF too: the escape, not the byte it would stand for in a file name.
+    record.sub = "\udc80"
+    assert b'"sub":"\\udc80"' in record.to_json() and record.to_json().decode("utf-8")
     assert [f.message for f in record.findings if f.code == "CA804"] == [
         "the exp claim is out of range",
         "the iat claim is out of range",

@@ -7,7 +7,7 @@ import json
 
 import pytest
 from click.testing import CliRunner
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from credaudit.analysis.budget import Budget
@@ -240,6 +240,11 @@ _CLAIMED = ["iss", "sub", "aud", "scope", "client_id"]
     st.fixed_dictionaries({"kid": claim_text, "typ": claim_text}),
     st.sampled_from(TOKEN_FORMATS),
 )
+@example(
+    {"iss": "", "sub": "", "aud": "", "scope": "", "client_id": "\udc80"},
+    {"kid": "", "typ": ""},
+    "jsonl",
+)  # found by hypothesis: jsonl wrote a surrogate of U+DC80..U+DCFF as the raw byte 0x80
 def test_every_format_renders_any_claim_text(
     texts: dict[str, str], header: dict[str, str], fmt: str
 ) -> None:
