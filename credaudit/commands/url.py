@@ -12,7 +12,6 @@ import hashlib
 import sys
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import replace
 from typing import Any, BinaryIO
 
 import click
@@ -33,7 +32,7 @@ from credaudit.commands.options import (
 )
 from credaudit.durations import DurationError, parse_at
 from credaudit.errors import InputError
-from credaudit.model import Location, Severity
+from credaudit.model import Severity
 from credaudit.target import Target
 
 URL_FORMATS = ["table", "json", "jsonl", "sarif", "junit", "github", "markdown", "prometheus"]
@@ -272,13 +271,9 @@ def url(
 def build_report(results: list[Any], target: Target, budget: Any, fail_on: str) -> Any:
     """The UrlReport for ``--format json|table`` (findings located at their URL and line)."""
     from credaudit.analysis.rules import sort_findings
-    from credaudit.presign.model import UrlReport, UrlResultModel, UrlSummary
+    from credaudit.presign.model import UrlReport, UrlSummary, report_findings
 
-    findings = []
-    for r in results:
-        for f in r.findings:
-            findings.append(replace(f, location=Location(url=r.url, line=r.line)))
-    findings = sort_findings(findings)
+    findings = sort_findings([f for r in results for f in report_findings(r)])
     threshold = Severity(fail_on)
     severities = Counter(f.severity.value for f in findings)
     highest = max((f.severity for f in findings), key=lambda s: s.rank, default=None)
@@ -286,7 +281,7 @@ def build_report(results: list[Any], target: Target, budget: Any, fail_on: str) 
         evaluated_at=target.clock.now(),
         target=target.describe(),
         budget=budget.view(),
-        urls=[UrlResultModel.model_validate(r.to_dict()) for r in results],
+        urls=results,
         findings=findings,
         summary=UrlSummary(
             urls=len(results),

@@ -31,7 +31,8 @@ from typing import Any
 from credaudit.analysis.budget import Budget
 from credaudit.lines import MAX_LINE, LineTooLong, read_lines
 from credaudit.model import Severity
-from credaudit.presign.analyze import UrlResult, analyze, malformed
+from credaudit.presign.analyze import analyze, malformed
+from credaudit.presign.model import UrlResult
 from credaudit.presign.parse import ParsedUrl, parse
 from credaudit.presign.verify import Verdict, verify
 

@@ -1,24 +1,50 @@
-"""The pydantic models of ``credaudit url`` output: one URL's result and the UrlReport.
+"""The records of ``credaudit url``: one ``UrlResult`` per URL, and the UrlReport.
 
-They exist for the boundary — ``--format json``, the JSON Schema, library users who want
-validated objects.  The bulk path does not build them per URL (that would cost more than the
-parsing itself): it dumps ``UrlResult.to_dict()``, whose keys are exactly
-``UrlResultModel``'s fields, and a test holds the two together.
+Plain dataclasses like ``credaudit.model`` and ``credaudit.tokens.model``: pydantic only dumps
+them for ``--format json`` and writes their JSON Schema.  The bulk path (``--format jsonl``)
+writes ``UrlResult.to_json``: orjson renders the dataclass itself, in C, with no dict built
+per URL; a test holds it to ``to_dict`` and to pydantic's dump.
+
+A result names no one: its findings are ``UrlFindingView`` (the URL is their subject), and
+the report's findings get their subject and location from ``report_findings``.  A result
+holds no secret: the key id only masked, the URL only elided.
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+import orjson
 
-from credaudit.model import SCHEMA_VERSION, BudgetView, Finding, Instant, KeyKind, Severity
+from credaudit.model import (
+    SCHEMA_VERSION,
+    BudgetView,
+    Described,
+    Finding,
+    Instant,
+    KeyKind,
+    Location,
+    Severity,
+    format_instant,
+)
+from credaudit.presign.parse import AddressingStyle
 
 UrlStatus = Literal["valid", "expiring", "expired", "invalid"]
 
+# orjson writes instants itself, in format_instant's form for UTC (``2026-11-22T04:01:43Z``).
+_ORJSON = orjson.OPT_UTC_Z | orjson.OPT_OMIT_MICROSECONDS | orjson.OPT_NAIVE_UTC
 
-class UrlFindingView(BaseModel):
-    """A finding as it appears inside one URL's record (the URL itself is the subject)."""
+
+# Frozen, since one view may stand in many results (the findings that name only the key or
+# its session are built once per session); not slotted, so orjson dumps it from its
+# ``__dict__`` (``credaudit.presign.analyze`` fills that directly: a frozen ``__init__`` sets
+# each field through ``object.__setattr__``).
+@dataclass(frozen=True)
+class UrlFindingView:
+    """A finding inside one URL's record (the URL is the subject)."""
 
     code: str
     severity: Severity
@@ -27,32 +53,114 @@ class UrlFindingView(BaseModel):
     remediation: str
 
 
-class UrlResultModel(BaseModel):
-    line: int | None = Field(description="input line number (1-based) for --from input")
-    url: str | None = Field(
-        description="the URL with signature and token values elided; null for unreadable input"
+def _instant(value: datetime | None) -> str | None:
+    return None if value is None else format_instant(value)
+
+
+@dataclass  # not slotted: see UrlFindingView
+class UrlResult:
+    """One URL's verdict, in the order of its JSON fields."""
+
+    line: Annotated[int | None, Described("input line number (1-based) for --from input")] = None
+    url: Annotated[
+        str | None,
+        Described("the URL with signature and token values elided; null for unreadable input"),
+    ] = None
+    algorithm: str | None = None
+    access_key_id: Annotated[str | None, Described("masked, e.g. ASIA…VV7A")] = None
+    key_kind: KeyKind = KeyKind.NONE
+    account_id: str | None = None
+    region: str | None = None
+    service: str | None = None
+    host: str | None = None
+    addressing_style: AddressingStyle | None = None
+    signed_at: Instant | None = None
+    expires_at: Annotated[Instant | None, Described("nominal expiry stated by the URL")] = None
+    session_expires_at: Instant | None = None
+    effective_expires_at: Annotated[Instant | None, Described("the earlier of the two")] = None
+    remaining_seconds: int | None = None
+    status: UrlStatus = "invalid"
+    signature_valid: Annotated[bool | None, Described("null when not checked or not checkable")] = (
+        None
     )
-    algorithm: str | None
-    access_key_id: str | None = Field(description="masked, e.g. ASIA…VV7A")
-    key_kind: KeyKind
-    account_id: str | None
-    region: str | None
-    service: str | None
-    host: str | None
-    addressing_style: Literal["virtual-host", "path"] | None
-    signed_at: Instant | None
-    expires_at: Instant | None = Field(description="nominal expiry stated by the URL")
-    session_expires_at: Instant | None
-    effective_expires_at: Instant | None = Field(description="the earlier of the two")
-    remaining_seconds: int | None
-    status: UrlStatus
-    signature_valid: bool | None = Field(description="null when not checked or not checkable")
-    signed_method: str | None
-    signature_note: str | None
-    findings: list[UrlFindingView]
+    signed_method: str | None = None
+    signature_note: str | None = None
+    findings: list[UrlFindingView] = field(default_factory=list)
+
+    def to_json(self) -> bytes:
+        """``to_dict()`` as one compact JSON line, UTF-8: what ``--format jsonl`` writes.
+
+        orjson dumps the dataclass directly; text holding lone surrogates (command-line
+        bytes that are not UTF-8), which orjson refuses, goes through ``json`` and back to
+        those bytes."""
+        try:
+            return orjson.dumps(self, option=_ORJSON)
+        except TypeError:
+            text = json.dumps(self.to_dict(), ensure_ascii=False, separators=(",", ":"))
+            return text.encode("utf-8", "surrogateescape")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The record as JSON-ready data, as pydantic dumps it (a test holds them)."""
+        return {
+            "line": self.line,
+            "url": self.url,
+            "algorithm": self.algorithm,
+            "access_key_id": self.access_key_id,
+            "key_kind": self.key_kind.value,
+            "account_id": self.account_id,
+            "region": self.region,
+            "service": self.service,
+            "host": self.host,
+            "addressing_style": self.addressing_style,
+            "signed_at": _instant(self.signed_at),
+            "expires_at": _instant(self.expires_at),
+            "session_expires_at": _instant(self.session_expires_at),
+            "effective_expires_at": _instant(self.effective_expires_at),
+            "remaining_seconds": self.remaining_seconds,
+            "status": self.status,
+            "signature_valid": self.signature_valid,
+            "signed_method": self.signed_method,
+            "signature_note": self.signature_note,
+            "findings": [
+                {
+                    "code": f.code,
+                    "severity": f.severity.value,
+                    "title": f.title,
+                    "message": f.message,
+                    "remediation": f.remediation,
+                }
+                for f in self.findings
+            ],
+        }
 
 
-class UrlSummary(BaseModel):
+def subject(result: UrlResult) -> str:
+    """How the report's findings name a URL: its masked key id, else its host, else its line."""
+    if result.access_key_id or result.host:
+        return result.access_key_id or result.host or ""
+    return f"line {result.line}" if result.line is not None else "input"
+
+
+def report_findings(result: UrlResult) -> list[Finding]:
+    """The result's findings as report findings: named by ``subject``, located at the URL."""
+    name = subject(result)
+    where = Location(url=result.url, line=result.line)
+    return [
+        Finding(
+            code=f.code,
+            severity=f.severity,
+            title=f.title,
+            subject=name,
+            message=f.message,
+            remediation=f.remediation,
+            location=where,
+        )
+        for f in result.findings
+    ]
+
+
+@dataclass(kw_only=True)
+class UrlSummary:
     urls: int
     by_status: dict[str, int]
     findings: int
@@ -62,12 +170,13 @@ class UrlSummary(BaseModel):
     failed: bool
 
 
-class UrlReport(BaseModel):
+@dataclass(kw_only=True)
+class UrlReport:
     schema_version: str = SCHEMA_VERSION
     kind: Literal["url"] = "url"
     evaluated_at: Instant
     target: dict[str, Any]
     budget: BudgetView
-    urls: list[UrlResultModel]
+    urls: list[UrlResult]
     findings: list[Finding]
     summary: UrlSummary

@@ -23,6 +23,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
+from typing import Literal
 from urllib.parse import unquote
 
 from credaudit.keys import mask_key
@@ -30,6 +31,7 @@ from credaudit.keys import mask_key
 SIGV4 = "AWS4-HMAC-SHA256"
 SIGV4A = "AWS4-ECDSA-P256-SHA256"
 SIGV2 = "AWS-HMAC-SHA1-QUERY"  # SigV2 query auth has no algorithm parameter: our label
+AddressingStyle = Literal["virtual-host", "path"]  # how an S3 URL names its bucket
 
 MAX_EXPIRES = 604800  # S3: "X-Amz-Expires … must be less than a week (604800 seconds)"
 
@@ -101,7 +103,7 @@ class ParsedUrl:
     signed_headers: tuple[str, ...] = ()
     signature: str | None = field(default=None, repr=False)
     token_param: str | None = None
-    addressing_style: str | None = None
+    addressing_style: AddressingStyle | None = None
     bucket: str | None = None
     problems: list[tuple[str, str]] = field(default_factory=list)
     # The URL as it may be echoed: signature and token values elided, key ids masked.

@@ -10,12 +10,12 @@ from __future__ import annotations
 from tabulate import tabulate
 
 from credaudit.durations import format_duration
-from credaudit.presign.model import UrlReport, UrlResultModel
+from credaudit.presign.model import UrlReport, UrlResult
 
 PATH_WIDTH = 40
 
 
-def _where(row: UrlResultModel) -> str:
+def _where(row: UrlResult) -> str:
     if row.url is None:
         return "-"
     rest = row.url.split("://", 1)[-1]
@@ -23,7 +23,7 @@ def _where(row: UrlResultModel) -> str:
     return short if len(short) <= PATH_WIDTH else short[: PATH_WIDTH - 1] + "…"
 
 
-def _remaining(row: UrlResultModel) -> str:
+def _remaining(row: UrlResult) -> str:
     if row.remaining_seconds is None:
         return "-"
     if row.remaining_seconds <= 0:
@@ -31,7 +31,7 @@ def _remaining(row: UrlResultModel) -> str:
     return format_duration(row.remaining_seconds)
 
 
-def _signature(row: UrlResultModel) -> str:
+def _signature(row: UrlResult) -> str:
     if row.signature_valid is None:
         return "-"
     if row.signature_valid:

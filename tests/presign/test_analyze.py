@@ -6,11 +6,12 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from pydantic import TypeAdapter
 
 from credaudit.analysis.budget import Budget
 from credaudit.model import KeyKind
 from credaudit.presign import inspect
-from credaudit.presign.model import UrlResultModel
+from credaudit.presign.model import UrlResult
 from tests.presign.helpers import LONG_KEY, TEMP_KEY, presign
 
 T0 = datetime(2030, 1, 1, tzinfo=UTC)
@@ -37,7 +38,7 @@ def test_fields_of_a_temporary_sigv4_url() -> None:
     assert codes(r) == {"CA301"}
     assert "TOKEN-xyz" not in (r.url or "") and "X-Amz-Security-Token=…" in (r.url or "")
     assert TEMP_KEY not in (r.url or "")
-    UrlResultModel.model_validate(r.to_dict())
+    assert TypeAdapter(UrlResult).dump_python(r, mode="json") == r.to_dict()
 
 
 def test_path_style_is_recognised() -> None:
@@ -281,15 +282,17 @@ def test_retries_past_the_urls_own_expiry_are_ca202_too() -> None:
 
 
 @pytest.mark.parametrize("code", ["CA301", "CA303", "CA304", "CA305", "CA306", "CA307"])
-def test_per_url_findings_equal_make_finding(code: str) -> None:
-    """The per-URL constructor fills the same fields as the catalogue's make_finding."""
+def test_per_url_findings_equal_the_views_init(code: str) -> None:
+    """The per-URL constructor fills the same fields as ``UrlFindingView``'s own __init__,
+    from the catalogue."""
     from dataclasses import asdict
 
-    from credaudit.analysis.rules import make_finding
-    from credaudit.presign.analyze import _finding
+    from credaudit.analysis.rules import RULES
+    from credaudit.presign.analyze import finding
+    from credaudit.presign.model import UrlFindingView
 
-    fast = _finding(code, "ASIA…VV7A", "a message")
-    slow = make_finding(code, subject="ASIA…VV7A", message="a message")
+    entry = RULES[code]
+    fast = finding(code, "a message")
+    slow = UrlFindingView(code, entry.severity, entry.title, "a message", entry.fix)
     assert fast == slow and hash(fast) == hash(slow)
     assert asdict(fast) == asdict(slow) and list(vars(fast)) == list(vars(slow))
-    assert fast.details is not _finding(code, "s", "m").details  # never shared

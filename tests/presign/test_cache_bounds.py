@@ -8,11 +8,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from credaudit.presign import inspect
-from credaudit.presign.analyze import _key_facts, _key_finding, _session_expired
+from credaudit.presign.analyze import _key_facts
 from credaudit.presign.parse import CACHED_UP_TO, _endpoint, _masked_item, _scope
 
 NOW = datetime(2026, 11, 22, 4, tzinfo=UTC)
-CACHES = (_endpoint, _masked_item, _scope, _key_facts, _key_finding, _session_expired)
+CACHES = (_endpoint, _masked_item, _scope, _key_facts)
 
 
 def _url(host: str, akid: str) -> str:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from pydantic import TypeAdapter
+
 from credaudit.model import Severity
 from credaudit.presign.model import UrlReport
 from credaudit.report import junit
@@ -94,7 +96,7 @@ def test_url_report_has_a_case_per_url(tmp_path: Path) -> None:
         ],
         bare_env(tmp_path),
     )
-    report = UrlReport.model_validate_json(result.stdout)
+    report = TypeAdapter(UrlReport).validate_json(result.stdout)
     text = junit.render(report)
     assert "TOKEN-xyz" not in text
     suite = suite_of(text)

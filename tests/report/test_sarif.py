@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from pydantic import TypeAdapter
 
 from credaudit.model import Location, Severity
 from credaudit.presign.model import UrlReport
@@ -123,7 +124,7 @@ def test_url_sarif_validates(tmp_path: Path) -> None:
     result = credaudit(
         ["url", url, "--no-network", "--session-expires", "+20m", "--format", "json"], env
     )
-    report = UrlReport.model_validate_json(result.stdout)
+    report = TypeAdapter(UrlReport).validate_json(result.stdout)
     text = sarif.render(report)
     assert "TOKEN-xyz" not in text
     run = validate_sarif(text)["runs"][0]
