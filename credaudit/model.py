@@ -233,6 +233,44 @@ class Finding:
     ] = field(default_factory=dict, hash=False)
 
 
+# Frozen, since one view may stand in many records (a URL finding that names only the key or
+# its session is built once per session); not slotted, so orjson dumps it straight from its
+# ``__dict__`` (a slotted one goes field by field through ``dataclasses.fields``: measured
+# 0.17 µs against 1.3 µs).  ``credaudit.analysis.rules.view`` builds it: a frozen ``__init__``
+# would set each field through ``object.__setattr__``.
+@dataclass(frozen=True)
+class FindingView:
+    """A finding inside one record of the bulk outputs (a URL's, a token's): the record is
+    its subject, so it names none."""
+
+    code: str
+    severity: Severity
+    title: str
+    message: str
+    remediation: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {
+            "code": self.code,
+            "severity": self.severity.value,
+            "title": self.title,
+            "message": self.message,
+            "remediation": self.remediation,
+        }
+
+    def located(self, subject: str, location: Location | None) -> Finding:
+        """As a report's finding: named by its record's subject, at its record's place."""
+        return Finding(
+            code=self.code,
+            severity=self.severity,
+            title=self.title,
+            subject=subject,
+            message=self.message,
+            remediation=self.remediation,
+            location=location,
+        )
+
+
 @dataclass(kw_only=True)
 class BudgetView:
     """The budget the scan was judged against, in seconds."""

@@ -1,4 +1,4 @@
-"""The rule catalogue: one entry per code of RULES.md, and the one way to make a Finding.
+"""The rule catalogue: one entry per code of RULES.md, and the one way to make a finding.
 
 Codes and meanings are fixed (CI configurations and suppressions depend on them).  The long
 form of each rule — what, why, example, fix, the wrong fix — is its page in ``docs/rules/``,
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from credaudit.model import DetailValue, Finding, Location, Severity
+from credaudit.model import DetailValue, Finding, FindingView, Location, Severity
 
 
 @dataclass(frozen=True)
@@ -546,6 +546,31 @@ def make_finding(
         location=location,
         details=details or {},
     )
+
+
+_new = object.__new__
+_set = object.__setattr__
+
+
+def view(code: str, message: str, severity: Severity | None = None) -> FindingView:
+    """The ``FindingView`` of ``code`` with ``message``: title, fix and (unless given)
+    severity from the catalogue.  The bulk outputs build one or two a record, so its
+    ``__dict__`` is filled at once rather than field by field through the frozen
+    ``__init__`` (a test holds the two equal)."""
+    entry = RULES[code]
+    built = _new(FindingView)
+    _set(
+        built,
+        "__dict__",
+        {
+            "code": code,
+            "severity": severity or entry.severity,
+            "title": entry.title,
+            "message": message,
+            "remediation": entry.fix,
+        },
+    )
+    return built
 
 
 def sort_findings(findings: list[Finding]) -> list[Finding]:

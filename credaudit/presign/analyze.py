@@ -15,11 +15,11 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
 from credaudit.analysis.budget import Budget
-from credaudit.analysis.rules import RULES
+from credaudit.analysis.rules import view as finding
 from credaudit.durations import format_duration
 from credaudit.keys import account_from_key, key_kind, mask_key
-from credaudit.model import KeyKind, format_instant
-from credaudit.presign.model import UrlFindingView, UrlResult
+from credaudit.model import FindingView, KeyKind, format_instant
+from credaudit.presign.model import UrlResult
 from credaudit.presign.parse import CACHED_UP_TO, ParsedUrl
 from credaudit.presign.verify import Verdict
 
@@ -34,33 +34,6 @@ def _key_facts(akid: str | None) -> tuple[str | None, KeyKind, str | None]:
     return mask_key(akid), key_kind(akid), account_from_key(akid)
 
 
-_new = object.__new__
-_set = object.__setattr__
-
-
-def finding(code: str, message: str) -> UrlFindingView:
-    """The view of finding ``code`` with ``message``, its severity, title and fix from the
-    catalogue.
-
-    ``UrlFindingView`` is frozen: its ``__init__`` would set the five fields one by one
-    through ``object.__setattr__``; this fills the same ``__dict__`` at once (a test holds
-    the two equal)."""
-    entry = RULES[code]
-    view = _new(UrlFindingView)
-    _set(
-        view,
-        "__dict__",
-        {
-            "code": code,
-            "severity": entry.severity,
-            "title": entry.title,
-            "message": message,
-            "remediation": entry.fix,
-        },
-    )
-    return view
-
-
 _UNKNOWN_SESSION = finding(
     "CA302",
     "temporary credentials signed this URL and their session expiry is unknown "
@@ -71,7 +44,7 @@ _MISMATCH = finding("CA308", "the supplied secret does not reproduce the signatu
 
 
 @lru_cache(maxsize=4096)
-def _session_expired(session: datetime) -> UrlFindingView:
+def _session_expired(session: datetime) -> FindingView:
     """CA303 for a URL that died with its session: the same finding for every URL of that
     session, so once per session."""
     return finding("CA303", f"expired at {format_instant(session)} (its session expired)")
@@ -88,7 +61,7 @@ def malformed(line: int | None, message: str) -> UrlResult:
 
 def _stale_retries(
     budget: Budget, remaining: timedelta, effective: datetime, by_session: bool
-) -> UrlFindingView | None:
+) -> FindingView | None:
     """CA202: the URL is used after ``queue_dwell`` and retried for ``retry_budget`` more;
     when that runs past its effective expiry, the late retries cannot succeed.  A URL is
     already signed, so ``signing_delay`` does not apply; the skew margin does."""

@@ -5,8 +5,8 @@ them for ``--format json`` and writes their JSON Schema.  The bulk path (``--for
 writes ``UrlResult.to_json``: orjson renders the dataclass itself, in C, with no dict built
 per URL; a test holds it to ``to_dict`` and to pydantic's dump.
 
-A result names no one: its findings are ``UrlFindingView`` (the URL is their subject), and
-the report's findings get their subject and location from ``report_findings``.  A result
+A result names no one: its findings are ``FindingView`` (the URL is their subject), and the
+report's findings get their subject and location from ``report_findings``.  A result
 holds no secret: the key id only masked, the URL only elided.
 """
 
@@ -24,6 +24,7 @@ from credaudit.model import (
     BudgetView,
     Described,
     Finding,
+    FindingView,
     Instant,
     KeyKind,
     Location,
@@ -38,26 +39,11 @@ UrlStatus = Literal["valid", "expiring", "expired", "invalid"]
 _ORJSON = orjson.OPT_UTC_Z | orjson.OPT_OMIT_MICROSECONDS | orjson.OPT_NAIVE_UTC
 
 
-# Frozen, since one view may stand in many results (the findings that name only the key or
-# its session are built once per session); not slotted, so orjson dumps it from its
-# ``__dict__`` (``credaudit.presign.analyze`` fills that directly: a frozen ``__init__`` sets
-# each field through ``object.__setattr__``).
-@dataclass(frozen=True)
-class UrlFindingView:
-    """A finding inside one URL's record (the URL is the subject)."""
-
-    code: str
-    severity: Severity
-    title: str
-    message: str
-    remediation: str
-
-
 def _instant(value: datetime | None) -> str | None:
     return None if value is None else format_instant(value)
 
 
-@dataclass  # not slotted: see UrlFindingView
+@dataclass  # not slotted: see FindingView
 class UrlResult:
     """One URL's verdict, in the order of its JSON fields."""
 
@@ -85,7 +71,7 @@ class UrlResult:
     )
     signed_method: str | None = None
     signature_note: str | None = None
-    findings: list[UrlFindingView] = field(default_factory=list)
+    findings: list[FindingView] = field(default_factory=list)
 
     def to_json(self) -> bytes:
         """``to_dict()`` as one compact JSON line, UTF-8: what ``--format jsonl`` writes.
@@ -121,16 +107,7 @@ class UrlResult:
             "signature_valid": self.signature_valid,
             "signed_method": self.signed_method,
             "signature_note": self.signature_note,
-            "findings": [
-                {
-                    "code": f.code,
-                    "severity": f.severity.value,
-                    "title": f.title,
-                    "message": f.message,
-                    "remediation": f.remediation,
-                }
-                for f in self.findings
-            ],
+            "findings": [f.to_dict() for f in self.findings],
         }
 
 
@@ -145,18 +122,7 @@ def report_findings(result: UrlResult) -> list[Finding]:
     """The result's findings as report findings: named by ``subject``, located at the URL."""
     name = subject(result)
     where = Location(url=result.url, line=result.line)
-    return [
-        Finding(
-            code=f.code,
-            severity=f.severity,
-            title=f.title,
-            subject=name,
-            message=f.message,
-            remediation=f.remediation,
-            location=where,
-        )
-        for f in result.findings
-    ]
+    return [f.located(name, where) for f in result.findings]
 
 
 @dataclass(kw_only=True)

@@ -148,18 +148,7 @@ def report_findings(record: TokenRecord) -> list[Finding]:
     where = record.location
     if where is not None and record.line is not None and where.line is None:
         where = replace(where, line=record.line)
-    return [
-        Finding(
-            code=f.code,
-            severity=f.severity,
-            title=f.title,
-            subject=name,
-            message=f.message,
-            remediation=f.remediation,
-            location=where,
-        )
-        for f in record.findings
-    ]
+    return [f.located(name, where) for f in record.findings]
 
 
 def build_report(

@@ -16,13 +16,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from credaudit.analysis.budget import Budget
-from credaudit.analysis.rules import RULES
+from credaudit.analysis.rules import view
 from credaudit.durations import format_duration
-from credaudit.model import Severity, format_instant
+from credaudit.model import FindingView, Severity, format_instant
 from credaudit.tokens.header import B64TOKEN, api_key_id
 from credaudit.tokens.jwt_segments import DecodedJwt, decode, looks_like_jwt
 from credaudit.tokens.keys import KeySet, ignored_headers
-from credaudit.tokens.model import TokenFindingView, TokenRecord
+from credaudit.tokens.model import TokenRecord
 from credaudit.tokens.readers import Candidate
 
 DEFAULT_MAX_LIFETIME = timedelta(hours=1)
@@ -112,20 +112,11 @@ class _Judgement:
     def __init__(self, record: TokenRecord, now: datetime) -> None:
         self.record = record
         self.now = now
-        self.findings: list[TokenFindingView] = []
+        self.findings: list[FindingView] = []
         self.invalid = False
 
     def add(self, code: str, message: str, severity: Severity | None = None) -> None:
-        entry = RULES[code]  # the codes here are literals, all in the catalogue
-        self.findings.append(
-            TokenFindingView(
-                code=code,
-                severity=severity or entry.severity,
-                title=entry.title,
-                message=message,
-                remediation=entry.fix,
-            )
-        )
+        self.findings.append(view(code, message, severity))
 
 
 def judge(candidate: Candidate, ctx: Context) -> TokenRecord:

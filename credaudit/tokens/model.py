@@ -22,6 +22,7 @@ from credaudit.model import (
     BudgetView,
     Described,
     Finding,
+    FindingView,
     Instant,
     Location,
     Severity,
@@ -30,20 +31,6 @@ from credaudit.model import (
 
 TokenKind = Literal["jwt", "opaque", "elasticsearch", "api-key"]
 TokenStatus = Literal["valid", "expiring", "expired", "not-yet-valid", "invalid", "unknown", "none"]
-
-
-# Neither frozen (its __init__ would cost 1 µs per finding) nor slotted: orjson dumps a
-# dataclass with a ``__dict__`` straight from it, and a slotted one field by field through
-# ``dataclasses.fields`` (measured: 0.17 µs against 1.3 µs for a finding).
-@dataclass(kw_only=True)
-class TokenFindingView:
-    """A finding inside one token's record (the token is the subject)."""
-
-    code: str
-    severity: Severity
-    title: str
-    message: str
-    remediation: str
 
 
 def _location(loc: Location | None) -> dict[str, Any] | None:
@@ -64,7 +51,7 @@ def _orjson_instant(value: datetime | None) -> bool:
     return value is None or (value.tzinfo is UTC and value.year >= 1000)
 
 
-@dataclass(kw_only=True)  # not slotted: see TokenFindingView
+@dataclass(kw_only=True)  # not slotted: see credaudit.model.FindingView
 class TokenRecord:
     line: Annotated[int | None, Described("input line (1-based) for --from, HAR entry index")]
     found_in: Annotated[str, Described("where the token was found: file, line, variable, field")]
@@ -98,7 +85,7 @@ class TokenRecord:
     ] = None
     signature_note: str | None = None
     notes: list[str] = field(default_factory=list)
-    findings: list[TokenFindingView] = field(default_factory=list)
+    findings: list[FindingView] = field(default_factory=list)
 
     def to_json(self) -> bytes:
         """``to_dict()`` as one compact JSON line, UTF-8: what ``--format jsonl`` writes.
@@ -154,16 +141,7 @@ class TokenRecord:
             "signature_valid": self.signature_valid,
             "signature_note": self.signature_note,
             "notes": self.notes,
-            "findings": [
-                {
-                    "code": f.code,
-                    "severity": f.severity.value,
-                    "title": f.title,
-                    "message": f.message,
-                    "remediation": f.remediation,
-                }
-                for f in self.findings
-            ],
+            "findings": [f.to_dict() for f in self.findings],
         }
 
 

@@ -279,20 +279,3 @@ def test_retries_past_the_urls_own_expiry_are_ca202_too() -> None:
     # an expired URL is CA303, not a retry problem
     late = inspect(url, now=T0 + timedelta(hours=1), budget=budget, sessions={})
     assert "CA202" not in codes(late) and "CA303" in codes(late)
-
-
-@pytest.mark.parametrize("code", ["CA301", "CA303", "CA304", "CA305", "CA306", "CA307"])
-def test_per_url_findings_equal_the_views_init(code: str) -> None:
-    """The per-URL constructor fills the same fields as ``UrlFindingView``'s own __init__,
-    from the catalogue."""
-    from dataclasses import asdict
-
-    from credaudit.analysis.rules import RULES
-    from credaudit.presign.analyze import finding
-    from credaudit.presign.model import UrlFindingView
-
-    entry = RULES[code]
-    fast = finding(code, "a message")
-    slow = UrlFindingView(code, entry.severity, entry.title, "a message", entry.fix)
-    assert fast == slow and hash(fast) == hash(slow)
-    assert asdict(fast) == asdict(slow) and list(vars(fast)) == list(vars(slow))

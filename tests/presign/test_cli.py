@@ -258,7 +258,7 @@ def test_secret_canary_never_appears(env: dict[str, str], fmt: str, tmp_path: Pa
 def test_schema_url_is_the_url_report() -> None:
     result = CliRunner().invoke(cli, ["schema", "url"])
     assert result.exit_code == 0
-    assert {"UrlResult", "UrlFindingView"} <= set(json.loads(result.output)["$defs"])
+    assert {"UrlResult", "FindingView"} <= set(json.loads(result.output)["$defs"])
 
 
 def test_jobs_gives_the_same_lines_in_order(env: dict[str, str], tmp_path: Path) -> None:
