@@ -55,7 +55,11 @@ _UNRESERVED = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_
 _SAFE_PATH = re.compile(r"[A-Za-z0-9\-_.~%/]*")
 _SPACES = re.compile(r"\s+")
 _KEY_CACHE_LIMIT = 4096
-_signer_cache: dict[tuple[str, str, str, str], tuple[hmac.HMAC, bytes]] = {}
+# HMAC-SHA256 keyed with one signing key, as its inner and outer SHA-256 states (RFC 2104).
+_Keyed = tuple["hashlib._Hash", "hashlib._Hash"]
+_signer_cache: dict[tuple[str, str, str, str], tuple[_Keyed, bytes]] = {}
+_IPAD = bytes(x ^ 0x36 for x in range(256))
+_OPAD = bytes(x ^ 0x5C for x in range(256))
 # The canonical query leaves the signature out (and, in one suite shape, the token): by key,
 # and as item prefixes while "=" stands aside as NUL.
 _SKIP = frozenset({"X-Amz-Signature"})
@@ -211,14 +215,32 @@ def signing_key(secret: str, date: str, region: str, service: str) -> bytes:
     return key
 
 
-def _signer(secret: str, date: str, region: str, service: str) -> tuple[hmac.HMAC, bytes]:
-    """An HMAC keyed with the signing key, and the string to sign's scope line, once per
-    (secret, date, region, service): each signature is then ``copy()`` + ``update`` (half
-    of ``hmac.digest``, which sets the key up again every call)."""
+def keyed(key: bytes) -> _Keyed:
+    """HMAC-SHA256 keyed with ``key`` (at most one 64-byte block: a SigV4 signing key is 32
+    bytes), as the two SHA-256 states RFC 2104 starts from."""
+    if len(key) > 64:
+        raise ValueError("keys longer than the SHA-256 block are hashed first: not needed here")
+    block = key.ljust(64, b"\0")
+    return hashlib.sha256(block.translate(_IPAD)), hashlib.sha256(block.translate(_OPAD))
+
+
+def hmac_hex(state: _Keyed, message: bytes) -> str:
+    """``hmac.new(key, message, sha256).hexdigest()`` from ``keyed(key)``: two C ``copy()``
+    calls where ``hmac.HMAC.copy`` builds a Python object each time (0.66 against 1.10 µs a
+    signature here; a test holds the two equal)."""
+    inner, outer = state[0].copy(), state[1].copy()
+    inner.update(message)
+    outer.update(inner.digest())
+    return outer.hexdigest()
+
+
+def _signer(secret: str, date: str, region: str, service: str) -> tuple[_Keyed, bytes]:
+    """The signing key's HMAC states, and the string to sign's scope line, once per
+    (secret, date, region, service): deriving the key costs four HMACs."""
     cache_key = (secret, date, region, service)
     signer = _signer_cache.get(cache_key)
     if signer is None:
-        mac = hmac.new(signing_key(secret, date, region, service), digestmod=hashlib.sha256)
+        mac = keyed(signing_key(secret, date, region, service))
         scope = f"{date}/{region}/{service}/aws4_request\n".encode()
         if len(_signer_cache) >= _KEY_CACHE_LIMIT:
             _signer_cache.clear()
@@ -323,9 +345,10 @@ def _verify_v4(
             # Everything after the method: hashed once per try, never rebuilt.
             rest = head + query + (headers_tail + payload).encode("utf-8", "surrogateescape")
             for candidate in methods:
-                mac = signer.copy()
-                mac.update(to_sign + hashlib.sha256(candidate.encode() + rest).hexdigest().encode())
-                if _same(mac.hexdigest(), parsed.signature):  # lower-case hex only
+                request = hashlib.sha256(candidate.encode())
+                request.update(rest)  # not concatenated: that would copy the query again
+                digest = request.hexdigest().encode()
+                if _same(hmac_hex(signer, to_sign + digest), parsed.signature):  # lower hex
                     token_signed = (not skip_token) if parsed.has_token else None
                     return _matched(candidate, token_signed, skip_token)
     return Verdict(False, reason=f"signature does not match ({'/'.join(methods)})")

@@ -152,3 +152,25 @@ def test_canonical_query_re_encodes_what_is_not_aws_encoded(query: str, canonica
     from credaudit.presign.verify import canonical_query
 
     assert canonical_query(query) == canonical.encode()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=64), st.binary(max_size=2048))
+def test_keyed_hmac_is_the_standard_librarys(key: bytes, message: bytes) -> None:
+    """The verifier's HMAC-SHA256 from two copied hash states equals ``hmac.digest``, for
+    every key up to one block (a SigV4 signing key is 32 bytes) and any message."""
+    import hashlib
+    import hmac
+
+    from credaudit.presign.verify import hmac_hex, keyed
+
+    state = keyed(key)
+    assert hmac_hex(state, message) == hmac.digest(key, message, hashlib.sha256).hex()
+    assert hmac_hex(state, message) == hmac_hex(state, message)  # the states are not spent
+
+
+def test_keyed_refuses_keys_longer_than_a_block() -> None:
+    from credaudit.presign.verify import keyed
+
+    with pytest.raises(ValueError, match="hashed first"):
+        keyed(b"k" * 65)
