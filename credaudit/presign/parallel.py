@@ -13,7 +13,7 @@ from typing import Any
 
 from credaudit.model import Severity
 from credaudit.parallel import RenderRange
-from credaudit.presign import _Job, read_lines
+from credaudit.presign import _Job, fails, read_lines
 
 
 def range_renderer(*, failing: Collection[Severity] = (), **options: Any) -> RenderRange:
@@ -30,8 +30,8 @@ def range_renderer(*, failing: Collection[Severity] = (), **options: Any) -> Ren
             if result is None:
                 continue
             out.append(result.to_json())
-            if not failed and any(f.severity in failing_set for f in result.findings):
-                failed = True
+            if not failed:
+                failed = fails(result, failing_set)
         return b"\n".join(out), failed
 
     return render
