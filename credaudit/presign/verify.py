@@ -13,8 +13,8 @@ keys and values re-encoded with ``quote(safe='-_.~')`` and sorted (a query SDK-w
 already so encoded, is recognised by one C pass and only sorted); payload hash
 ``UNSIGNED-PAYLOAD`` for S3 and the empty body's SHA-256 elsewhere (or ``X-Amz-Content-Sha256``
 when the URL states one).  Only what a signing key shares is cached: per (secret, date,
-region, service), an HMAC object keyed with the derived key — deriving one costs four HMACs,
-and setting a key up costs as much as the signature itself.
+region, service), the HMAC of the derived key as its two keyed SHA-256 states — deriving one
+costs four HMACs, and setting a key up costs as much as the signature itself.
 Everything of the URL itself is computed afresh: real URLs never repeat a query.
 
 The secret is only ever a function argument and a key of the private cache; it is never
