@@ -76,14 +76,19 @@ class UrlResult:
     def to_json(self) -> bytes:
         """``to_dict()`` as one compact JSON line, UTF-8: what ``--format jsonl`` writes.
 
-        orjson dumps the dataclass directly; text holding lone surrogates (command-line
-        bytes that are not UTF-8), which orjson refuses, goes through ``json`` and back to
-        those bytes."""
+        orjson dumps the dataclass directly.  Text holding lone surrogates (a command-line
+        URL whose bytes are not UTF-8), which orjson refuses, goes through ``json``, each
+        surrogate written as its ``\\uXXXX`` escape as ``--format json`` writes it
+        (``report.json.escape_surrogates``): the line stays UTF-8, as JSON must, and reads
+        back as the same string."""
         try:
             return orjson.dumps(self, option=_ORJSON)
         except TypeError:
-            text = json.dumps(self.to_dict(), ensure_ascii=False, separators=(",", ":"))
-            return text.encode("utf-8", "surrogateescape")
+            pass
+        from credaudit.report.json import escape_surrogates  # the rare way: not at start-up
+
+        text = json.dumps(self.to_dict(), ensure_ascii=False, separators=(",", ":"))
+        return escape_surrogates(text).encode("utf-8")
 
     def to_dict(self) -> dict[str, Any]:
         """The record as JSON-ready data, as pydantic dumps it (a test holds them)."""

@@ -297,3 +297,27 @@ def test_auto_jobs_only_for_a_large_regular_file_on_idle_cores(
         assert auto_jobs(None) == 1
         monkeypatch.setattr(os, "getloadavg", lambda: (1.5, 0.0, 0.0))
         assert auto_jobs(b) == 1
+
+
+def test_a_command_line_url_that_is_not_utf8_reads_the_same_in_jsonl_and_json(
+    env: dict[str, str],
+) -> None:
+    """argv bytes that are not UTF-8 reach Python as lone surrogates; both JSON formats write
+    them as the same ``\\udcXX`` escape, so every line is UTF-8 and the two agree."""
+    url = b"https://b.s3.amazonaws.com/r\xe9sum\xff?AWSAccessKeyId=AKIAIOSFODNN7EXAMPLE&Expires=1&Signature=x"
+    base = [sys.executable, "-m", "credaudit", "url", url, "--no-network"]
+    urls = []
+    for fmt in ("jsonl", "json"):
+        out = subprocess.run(
+            [*base, "--format", fmt],
+            capture_output=True,
+            env=env,
+            cwd=REPO,
+            timeout=60,
+            check=False,
+        )
+        text = out.stdout.decode("utf-8")  # strict: a raw \xff would raise here
+        record = json.loads(text)
+        urls.append(record["url"] if fmt == "jsonl" else record["urls"][0]["url"])
+    assert urls[0] == urls[1]
+    assert urls[0].startswith("https://b.s3.amazonaws.com/r\udce9sum\udcff?")

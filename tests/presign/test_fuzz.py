@@ -71,13 +71,18 @@ def test_pipeline_never_raises(
     assert json.loads(result.to_json()) == result.to_dict()
 
 
-def test_json_line_of_command_line_bytes_keeps_them() -> None:
+def test_json_line_of_command_line_bytes_is_utf8_and_reads_back() -> None:
     """A command-line URL that is not UTF-8 arrives with lone surrogates (surrogateescape):
-    orjson refuses them, so that line goes through json and back to the original bytes."""
+    orjson refuses them, so that line goes through json, each surrogate as its JSON escape,
+    as --format json writes it: valid UTF-8 that reads back as the same string."""
     url = "https://b.s3.amazonaws.com/k\udcff?AWSAccessKeyId=A&Expires=1&Signature=x"
-    line = inspect(url, now=T0).to_json()
-    assert b"/k\xff?" in line
-    assert json.loads(line.decode("utf-8", "surrogateescape"))["line"] is None
+    result = inspect(url, now=T0)
+    line = result.to_json()
+    assert b"/k\\udcff?" in line
+    record = json.loads(line.decode("utf-8"))  # strict UTF-8: raw bytes would fail here
+    assert record == result.to_dict() and record["url"].startswith(
+        "https://b.s3.amazonaws.com/k\udcff?"
+    )
 
 
 CANARY = "CANARYtok3n"
