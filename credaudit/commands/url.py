@@ -9,6 +9,7 @@ memory stays flat.  ``table`` and ``json`` need every row before printing, so th
 from __future__ import annotations
 
 import hashlib
+import os
 import sys
 from collections import Counter
 from collections.abc import Iterator
@@ -222,7 +223,12 @@ def url(
     sessions = {} if session_expires is not None else find_sessions(target)
 
     handle: BinaryIO | None = _open_source(source) if source else None
-    lines: Iterator[Any] = read_lines(handle) if handle is not None else iter(urls)
+    # A URL argument is read as --from reads a line, from its bytes as the shell passed them:
+    # one that is not UTF-8 is judged with U+FFFD where it is not, as from a file, never with
+    # the lone surrogates Python decodes such argv bytes to (no text format can write them).
+    lines: Iterator[Any] = (
+        read_lines(handle) if handle is not None else (os.fsencode(u) for u in urls)
+    )
     inputs: dict[str, Any] = {
         "now": now,
         "budget": budget,

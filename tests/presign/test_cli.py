@@ -299,25 +299,41 @@ def test_auto_jobs_only_for_a_large_regular_file_on_idle_cores(
         assert auto_jobs(b) == 1
 
 
-def test_a_command_line_url_that_is_not_utf8_reads_the_same_in_jsonl_and_json(
-    env: dict[str, str],
+NOT_UTF8 = (
+    b"https://b.s3.amazonaws.com/r\xe9sum\xff?AWSAccessKeyId=AKIAIOSFODNN7EXAMPLE"
+    b"&Expires=1&Signature=x"
+)
+
+
+@pytest.mark.parametrize(
+    "fmt", ["table", "json", "jsonl", "markdown", "github", "junit", "sarif", "prometheus"]
+)
+def test_a_command_line_url_that_is_not_utf8_is_read_as_from_a_file(
+    env: dict[str, str], tmp_path: Path, fmt: str
 ) -> None:
-    """argv bytes that are not UTF-8 reach Python as lone surrogates; both JSON formats write
-    them as the same ``\\udcXX`` escape, so every line is UTF-8 and the two agree."""
-    url = b"https://b.s3.amazonaws.com/r\xe9sum\xff?AWSAccessKeyId=AKIAIOSFODNN7EXAMPLE&Expires=1&Signature=x"
-    base = [sys.executable, "-m", "credaudit", "url", url, "--no-network"]
-    urls = []
-    for fmt in ("jsonl", "json"):
+    """argv bytes that are not UTF-8 reach Python as lone surrogates, which no text format can
+    write (on a strict UTF-8 stdout every non-JSON format used to fail with an internal
+    error). A URL argument is read from its bytes as --from reads a line: U+FFFD where it is
+    not UTF-8, every format UTF-8, exit 0 or 1, and the same record either way."""
+    strict = {**env, "PYTHONIOENCODING": "utf-8:strict"}
+    source = tmp_path / "urls.txt"
+    source.write_bytes(NOT_UTF8 + b"\n")
+    outputs = []
+    for given in ([NOT_UTF8], ["--from", str(source)]):
         out = subprocess.run(
-            [*base, "--format", fmt],
+            [sys.executable, "-m", "credaudit", "url", *given, "--no-network", "--format", fmt],
             capture_output=True,
-            env=env,
+            env=strict,
             cwd=REPO,
             timeout=60,
             check=False,
         )
-        text = out.stdout.decode("utf-8")  # strict: a raw \xff would raise here
-        record = json.loads(text)
-        urls.append(record["url"] if fmt == "jsonl" else record["urls"][0]["url"])
-    assert urls[0] == urls[1]
-    assert urls[0].startswith("https://b.s3.amazonaws.com/r\udce9sum\udcff?")
+        assert out.returncode in (0, 1), out.stderr.decode(errors="replace")
+        outputs.append(out.stdout.decode("utf-8"))  # strict: every byte is UTF-8
+    # json, sarif and prometheus also carry the run (the input named, the instant of the run)
+    assert outputs[0] == outputs[1] or fmt in ("json", "sarif", "prometheus")
+    assert "r\ufffdsum\ufffd" in outputs[0] or fmt == "prometheus"  # it names no URL
+    if fmt == "jsonl":
+        records = [json.loads(text) for text in outputs]
+        assert records[0] == records[1]
+        assert records[0]["url"].startswith("https://b.s3.amazonaws.com/r\ufffdsum\ufffd?")
