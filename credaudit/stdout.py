@@ -48,10 +48,18 @@ codecs.register_error(ESCAPE, _escape_unencodable)
 
 
 def lossless_stdout() -> None:
-    """On a stdout that is not UTF-8 (a latin-1 terminal, ``PYTHONIOENCODING``), write what
-    its encoding lacks as ``\\uXXXX`` escapes rather than fail: every format holds text such
-    as the masked form's ``…``, and inside a JSON string the escape reads back as the same
-    character (a character beyond U+FFFF as its surrogate pair, as JSON spells it)."""
+    """Write what stdout cannot encode as ``\\uXXXX`` escapes rather than fail.
+
+    On a stdout that is not UTF-8 (a latin-1 terminal, ``PYTHONIOENCODING``) that is text
+    every format holds, such as the masked form's ``…``; inside a JSON string the escape
+    reads back as the same character (beyond U+FFFF as its surrogate pair, as JSON spells
+    it).  On a strict UTF-8 stdout (an ordinary ``en_US.UTF-8`` locale) it is the lone
+    surrogates that command-line bytes which are not UTF-8 decode to (a profile name, a
+    path): shown as their escapes instead of an internal error.  A stdout Python opened with
+    ``surrogateescape`` (the C and C.UTF-8 locales) keeps writing those bytes back."""
     out = sys.stdout
-    if encoding_of(out) not in (None, "utf-8") and hasattr(out, "reconfigure"):
+    encoding = encoding_of(out)
+    if encoding is None or not hasattr(out, "reconfigure"):
+        return
+    if encoding != "utf-8" or getattr(out, "errors", None) == "strict":
         out.reconfigure(errors=ESCAPE)

@@ -125,3 +125,22 @@ def test_utf8_is_recognised_however_it_is_spelled(spelling: str, utf8: bool) -> 
     stream = io.TextIOWrapper(io.BytesIO(), encoding=spelling)
     assert is_utf8(stream) is utf8
     assert encoding_of(object()) is None and not is_utf8(object())
+
+
+@pytest.mark.parametrize(
+    "fmt", ["table", "json", "markdown", "github", "junit", "sarif", "prometheus"]
+)
+def test_command_line_bytes_that_are_not_utf8_reach_every_format(tmp_path: Path, fmt: str) -> None:
+    """argv bytes that are not UTF-8 (here a profile name) are lone surrogates in Python. On a
+    strict UTF-8 stdout (an ordinary en_US.UTF-8 locale) they ended table, markdown, github
+    and junit with an internal error, and sarif (its fingerprint) and prometheus (its UTF-8
+    exposition) on any stdout. Every format now shows them as their ``\\udcXX`` escape."""
+    result = _run(
+        ["scan", "--profile", os.fsdecode(b"p\xff"), "--format", fmt], "utf-8:strict", tmp_path
+    )
+    assert result.returncode in (0, 1), result.stderr.decode(errors="replace")
+    text = result.stdout.decode("utf-8")  # strict: every byte is UTF-8
+    # the escape as each format writes a backslash (the exposition doubles it)
+    assert ("p\\\\udcff" if fmt == "prometheus" else "p\\udcff") in text
+    if fmt == "json":  # and a JSON reader gets the profile name back as Python had it
+        assert json.loads(text)["chain"][0]["profile"] == "p\udcff"

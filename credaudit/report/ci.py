@@ -18,6 +18,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from credaudit.analysis.rules import RULES
 from credaudit.model import Finding, Location, Severity
+from credaudit.report.json import escape_surrogates
 
 
 @runtime_checkable
@@ -140,7 +141,9 @@ def fingerprint(finding: Finding) -> str:
     loc = finding.location
     where = f"{loc.path}|{loc.env_var}|{safe_url(loc.url)}" if loc else ""
     raw = f"{finding.code}|{finding.subject}|{where}"
-    return hashlib.sha256(raw.encode()).hexdigest()[:32]
+    # A lone surrogate (command-line bytes that are not UTF-8, in a profile name or a path)
+    # is hashed as the escape every format shows it as.
+    return hashlib.sha256(escape_surrogates(raw).encode()).hexdigest()[:32]
 
 
 def where(finding: Finding) -> str:

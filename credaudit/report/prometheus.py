@@ -24,6 +24,7 @@ from prometheus_client.core import GaugeMetricFamily, InfoMetricFamily, Metric
 
 from credaudit import __version__
 from credaudit.model import CredentialView, ScanReport
+from credaudit.report.json import escape_surrogates
 
 CREDENTIAL_LABELS = ["profile", "source", "origin", "kind", "refreshable", "account_id"]
 
@@ -239,5 +240,24 @@ def render(report: Any) -> str:
     else:
         collector = ScanCollector(report)
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(collector)
+    registry.register(_EscapedLabels(collector))
     return generate_latest(registry).decode("utf-8")
+
+
+class _EscapedLabels:
+    """A collector's metrics with every label value as ``escape_surrogates`` writes it: a
+    lone surrogate (a claim's JSON escape, command-line bytes that are not UTF-8 in a
+    profile name) would fail the exposition's UTF-8 encoding, for every format's one path."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    def collect(self) -> Iterator[Metric]:
+        for metric in self.inner.collect():
+            metric.samples = [
+                sample._replace(
+                    labels={name: escape_surrogates(value) for name, value in sample.labels.items()}
+                )
+                for sample in metric.samples
+            ]
+            yield metric

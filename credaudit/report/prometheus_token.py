@@ -14,7 +14,6 @@ from typing import Any
 
 from prometheus_client.core import GaugeMetricFamily, Metric
 
-from credaudit.report.json import escape_surrogates
 from credaudit.report.prometheus import build_info, findings_metric, gate_metric
 from credaudit.tokens.model import TokenReport
 
@@ -59,13 +58,9 @@ class TokenCollector:
         for record in report.tokens:
             if record.kind is None:
                 continue
-            # A claim is attacker-controlled text: a lone surrogate in it is shown escaped
-            # (the exposition is UTF-8).
-            labels = [
-                escape_surrogates(record.found_in),
-                record.kind,
-                escape_surrogates(record.iss or ""),
-            ]
+            # A claim is attacker-controlled text: a lone surrogate in it is escaped with every
+            # label by prometheus.render (the exposition is UTF-8).
+            labels = [record.found_in, record.kind, record.iss or ""]
             status.add_metric([*labels, record.status], 1.0)
             if record.expires_at is not None:
                 expiry.add_metric(labels, record.expires_at.timestamp())
