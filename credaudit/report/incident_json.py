@@ -12,6 +12,7 @@ at a time, so the output never sits in memory whole.
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
@@ -32,7 +33,25 @@ def _default(value: object) -> str:
 
 
 def _dump(value: Any, indent: bytes) -> bytes:
-    return orjson.dumps(value, default=_default, option=_OPTIONS).replace(b"\n", b"\n" + indent)
+    try:
+        dumped = orjson.dumps(value, default=_default, option=_OPTIONS)
+    except TypeError:  # a lone surrogate (a path argument that is not UTF-8): orjson refuses
+        dumped = _dump_escaped(value)
+    return dumped.replace(b"\n", b"\n" + indent)
+
+
+def _dump_escaped(value: Any) -> bytes:
+    """``value`` as ``json`` writes it, each lone surrogate as its ``\\uXXXX`` escape, as
+    ``credaudit.report.json.render`` writes a report holding one."""
+    from credaudit.report.json import escape_surrogates  # the rare way: not at start-up
+
+    def plain(item: object) -> object:
+        if dataclasses.is_dataclass(item) and not isinstance(item, type):
+            return {f.name: getattr(item, f.name) for f in dataclasses.fields(item)}
+        return _default(item)
+
+    text = json.dumps(value, default=plain, indent=2, ensure_ascii=False)
+    return escape_surrogates(text).encode()
 
 
 def chunks(report: Any) -> Iterator[bytes]:

@@ -98,3 +98,26 @@ def test_stream_holds_no_whole_document(tmp_path: Path) -> None:
     whole = incident_json._dump(entries, b"")
     biggest = max(len(c) for c in incident_json._items(entries))
     assert biggest * 4 < len(whole)
+
+
+def test_a_directory_name_that_is_not_utf8_streams_as_its_escape(tmp_path: Path) -> None:
+    """A path argument that is not UTF-8 (a real directory name on Linux) reaches the report
+    as lone surrogates (its inputs); orjson refuses them, and ``--format json`` ended with an internal error (exit 3). The streamed chunks holding
+    one are now written as ``json`` writes them, each surrogate as its escape: the same bytes
+    as the pydantic dump, valid UTF-8, valid against the schema."""
+    import os
+
+    from tests.incident.scenarios import hard_expiry
+
+    root = Path(os.fsdecode(bytes(tmp_path) + b"/logs-\xff"))
+    scenario = hard_expiry(root)
+    result = run(scenario.root)
+    assert result.findings and "\udcff" in result.inputs[0]
+    streamed = incident_json.render(result)
+    assert streamed == pydantic_render(result).encode()
+    document = json.loads(streamed.decode("utf-8"))  # strict: valid UTF-8
+    VALIDATOR.validate(document)
+    assert document["inputs"] == [str(root)]
+    out = CliRunner().invoke(cli, ["incident", str(root), "--format", "json"])
+    assert out.exit_code in (0, 1), repr(out.exception)
+    assert json.loads(out.stdout_bytes.decode("utf-8"))["inputs"] == [str(root)]
