@@ -29,7 +29,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.exposition import choose_encoder
 
 from credaudit.fleet.loop import ERROR_REASONS, Snapshot
-from credaudit.report.prometheus import ScanCollector, build_info
+from credaudit.report.prometheus import ScanCollector, build_info, escaped_labels
 
 _FROM_SNAPSHOT = " (from the latest background scan; a scrape never runs one)"
 
@@ -45,7 +45,7 @@ class SnapshotCollector:
     def collect(self) -> Iterator[Metric]:
         snap = self._snap
         if snap.report is not None:
-            yield from ScanCollector(snap.report).collect()
+            yield from escaped_labels(ScanCollector(snap.report).collect())
         else:
             yield build_info()
         yield _gauge(

@@ -16,7 +16,7 @@ follow the client library rather than hand-written string handling.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from prometheus_client import CollectorRegistry, generate_latest
@@ -240,24 +240,28 @@ def render(report: Any) -> str:
     else:
         collector = ScanCollector(report)
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(_EscapedLabels(collector))
+    registry.register(_Escaped(collector))
     return generate_latest(registry).decode("utf-8")
 
 
-class _EscapedLabels:
-    """A collector's metrics with every label value as ``escape_surrogates`` writes it: a
-    lone surrogate (a claim's JSON escape, command-line bytes that are not UTF-8 in a
-    profile name) would fail the exposition's UTF-8 encoding, for every format's one path."""
+def escaped_labels(metrics: Iterable[Metric]) -> Iterator[Metric]:
+    """The metrics with every label value as ``escape_surrogates`` writes it: a lone
+    surrogate (a claim's JSON escape, command-line bytes that are not UTF-8 in a profile
+    name) would fail the exposition's UTF-8 encoding.  ``--format prometheus`` and
+    ``credaudit serve`` both pass their families through here."""
+    for metric in metrics:
+        metric.samples = [
+            sample._replace(
+                labels={name: escape_surrogates(value) for name, value in sample.labels.items()}
+            )
+            for sample in metric.samples
+        ]
+        yield metric
 
+
+class _Escaped:
     def __init__(self, inner: Any) -> None:
         self.inner = inner
 
     def collect(self) -> Iterator[Metric]:
-        for metric in self.inner.collect():
-            metric.samples = [
-                sample._replace(
-                    labels={name: escape_surrogates(value) for name, value in sample.labels.items()}
-                )
-                for sample in metric.samples
-            ]
-            yield metric
+        return escaped_labels(self.inner.collect())

@@ -450,3 +450,21 @@ def test_connections_beyond_the_cap_are_closed_not_threaded() -> None:
             conn.close()
         server.shutdown()
         server.server_close()
+
+
+def test_a_profile_name_that_is_not_utf8_is_served_escaped() -> None:
+    """A profile named on the command line with bytes that are not UTF-8 is a lone surrogate
+    in Python; the exposition is UTF-8, so rendering it failed every scrape. serve passes the
+    scan's families through the label escaping that --format prometheus uses."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from credaudit.fleet.collector import Exposition
+
+    at = datetime(2030, 1, 1, tzinfo=UTC)
+    loop = ScanLoop(lambda: _report(at, {"p\udcff": at + timedelta(hours=1)}), 60)  # type: ignore[arg-type, return-value]
+    loop.run_once()
+    exposition = Exposition(lambda: loop.snapshot, interval=60, skew_margin=0, wall=lambda: 1.0)
+    body, _ = exposition.render("")
+    families = {f.name: f for f in text_string_to_metric_families(body.decode("utf-8"))}
+    [sample] = families["credaudit_credential_expiry_timestamp_seconds"].samples
+    assert sample.labels["profile"] == "p\\udcff"  # the escape, read back as text
