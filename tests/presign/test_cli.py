@@ -316,12 +316,23 @@ def test_a_command_line_url_that_is_not_utf8_is_read_as_from_a_file(
     error). A URL argument is read from its bytes as --from reads a line: U+FFFD where it is
     not UTF-8, every format UTF-8, exit 0 or 1, and the same record either way."""
     strict = {**env, "PYTHONIOENCODING": "utf-8:strict"}
+    at = ["--at", "2026-11-22T00:00:00Z"]  # both runs judge at the same instant
     source = tmp_path / "urls.txt"
     source.write_bytes(NOT_UTF8 + b"\n")
     outputs = []
     for given in ([NOT_UTF8], ["--from", str(source)]):
         out = subprocess.run(
-            [sys.executable, "-m", "credaudit", "url", *given, "--no-network", "--format", fmt],
+            [
+                sys.executable,
+                "-m",
+                "credaudit",
+                "url",
+                *given,
+                *at,
+                "--no-network",
+                "--format",
+                fmt,
+            ],
             capture_output=True,
             env=strict,
             cwd=REPO,
