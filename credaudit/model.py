@@ -19,7 +19,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Protocol
 
 import orjson
 
@@ -29,14 +29,52 @@ _INSTANT_JSON = orjson.OPT_UTC_Z | orjson.OPT_OMIT_MICROSECONDS
 
 
 def format_instant(value: datetime) -> str:
-    """The one instant format of every machine-readable output: whole seconds, ``Z``.
+    """The one instant format of every machine-readable output: RFC 3339, whole seconds, ``Z``.
 
-    orjson writes the same text for a UTC instant at a quarter of ``isoformat``'s cost and a
-    twentieth of strftime's (bulk token and URL output formats several per line, in
-    messages); anything else takes strftime."""
-    if value.tzinfo is UTC and value.year >= 1000:
+    A UTC instant is orjson's text, at a quarter of ``isoformat``'s cost and a twentieth of
+    strftime's (bulk token and URL output formats several per line, in messages), and so
+    exactly what orjson writes when it dumps a record holding it (``json_line``), in every
+    year: four digits before year 1000 too (``0001-…``; glibc's ``%Y`` writes ``1-…``,
+    which is not RFC 3339).  Anything else takes strftime."""
+    if value.tzinfo is UTC:
         return orjson.dumps(value, option=_INSTANT_JSON)[1:-1].decode()
     return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def format_optional_instant(value: datetime | None) -> str | None:
+    return None if value is None else format_instant(value)
+
+
+class _Record(Protocol):
+    def to_dict(self) -> dict[str, Any]: ...
+
+
+def json_line(record: _Record, *instants: datetime | None) -> bytes:
+    """A bulk record (a URL's, a token's) as one compact JSON line, UTF-8, as its
+    ``to_dict()`` holds it (which ``--format json`` agrees with).  ``instants`` are those of
+    the record's that may not be UTC (a record whose instants are UTC by construction names
+    none).
+
+    orjson dumps the dataclass itself, in C, when it writes what ``to_dict()`` holds: every
+    instant UTC (where orjson's text is ``format_instant``'s), no lone surrogate, no integer
+    beyond 64 bits (it refuses those two).  Otherwise ``json`` writes
+    ``to_dict()``, each lone surrogate as its ``\\uXXXX`` escape as ``--format json``
+    writes it (``report.json.escape_surrogates``): the line stays UTF-8 and reads back as
+    the same string.  A plain loop, not ``all()`` over a generator: this runs once a line."""
+    for value in instants:
+        if value is not None and value.tzinfo is not UTC:
+            break
+    else:
+        try:
+            return orjson.dumps(record, option=_INSTANT_JSON)
+        except TypeError:
+            pass
+    import json  # the rare way: not at start-up
+
+    from credaudit.report.json import escape_surrogates
+
+    text = json.dumps(record.to_dict(), ensure_ascii=False, separators=(",", ":"))
+    return escape_surrogates(text).encode("utf-8")
 
 
 @dataclass(frozen=True)

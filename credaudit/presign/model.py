@@ -12,12 +12,8 @@ holds no secret: the key id only masked, the URL only elided.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Annotated, Any, Literal
-
-import orjson
 
 from credaudit.model import (
     SCHEMA_VERSION,
@@ -29,18 +25,12 @@ from credaudit.model import (
     KeyKind,
     Location,
     Severity,
-    format_instant,
+    format_optional_instant,
+    json_line,
 )
 from credaudit.presign.parse import AddressingStyle
 
 UrlStatus = Literal["valid", "expiring", "expired", "invalid"]
-
-# orjson writes instants itself, in format_instant's form for UTC (``2026-11-22T04:01:43Z``).
-_ORJSON = orjson.OPT_UTC_Z | orjson.OPT_OMIT_MICROSECONDS | orjson.OPT_NAIVE_UTC
-
-
-def _instant(value: datetime | None) -> str | None:
-    return None if value is None else format_instant(value)
 
 
 @dataclass  # not slotted: see FindingView
@@ -74,21 +64,12 @@ class UrlResult:
     findings: list[FindingView] = field(default_factory=list)
 
     def to_json(self) -> bytes:
-        """``to_dict()`` as one compact JSON line, UTF-8: what ``--format jsonl`` writes.
-
-        orjson dumps the dataclass directly.  Text holding lone surrogates (a command-line
-        URL whose bytes are not UTF-8), which orjson refuses, goes through ``json``, each
-        surrogate written as its ``\\uXXXX`` escape as ``--format json`` writes it
-        (``report.json.escape_surrogates``): the line stays UTF-8, as JSON must, and reads
-        back as the same string."""
-        try:
-            return orjson.dumps(self, option=_ORJSON)
-        except TypeError:
-            pass
-        from credaudit.report.json import escape_surrogates  # the rare way: not at start-up
-
-        text = json.dumps(self.to_dict(), ensure_ascii=False, separators=(",", ":"))
-        return escape_surrogates(text).encode("utf-8")
+        """``to_dict()`` as one compact JSON line, UTF-8: what ``--format jsonl`` writes
+        (``credaudit.model.json_line``: orjson from the dataclass itself, unless a lone
+        surrogate needs ``to_dict`` and ``json``).  Its instants are UTC by construction
+        (``parse`` reads ``…Z`` times, ``analyze`` converts a session's expiry), so none is
+        checked per line."""
+        return json_line(self)
 
     def to_dict(self) -> dict[str, Any]:
         """The record as JSON-ready data, as pydantic dumps it (a test holds them)."""
@@ -103,10 +84,10 @@ class UrlResult:
             "service": self.service,
             "host": self.host,
             "addressing_style": self.addressing_style,
-            "signed_at": _instant(self.signed_at),
-            "expires_at": _instant(self.expires_at),
-            "session_expires_at": _instant(self.session_expires_at),
-            "effective_expires_at": _instant(self.effective_expires_at),
+            "signed_at": format_optional_instant(self.signed_at),
+            "expires_at": format_optional_instant(self.expires_at),
+            "session_expires_at": format_optional_instant(self.session_expires_at),
+            "effective_expires_at": format_optional_instant(self.effective_expires_at),
             "remaining_seconds": self.remaining_seconds,
             "status": self.status,
             "signature_valid": self.signature_valid,
@@ -118,9 +99,8 @@ class UrlResult:
 
 def subject(result: UrlResult) -> str:
     """How the report's findings name a URL: its masked key id, else its host, else its line."""
-    if result.access_key_id or result.host:
-        return result.access_key_id or result.host or ""
-    return f"line {result.line}" if result.line is not None else "input"
+    line = f"line {result.line}" if result.line is not None else "input"
+    return result.access_key_id or result.host or line
 
 
 def report_findings(result: UrlResult) -> list[Finding]:

@@ -13,7 +13,7 @@ from hashlib import sha1
 from pathlib import Path
 from typing import Any
 
-from credaudit.model import Observation, Problem, format_instant
+from credaudit.model import Observation, Problem, format_optional_instant
 from credaudit.sources.jsonfile import (
     collect_directory,
     instant,
@@ -104,7 +104,7 @@ def _token(
             "refresh_token_present": refresh_token,
             "client_secret_present": client_secret,
             "client_id_present": client_id,
-            "registration_expires_at": _iso(registration_expires_at),
+            "registration_expires_at": format_optional_instant(registration_expires_at),
         },
         problems=tuple(problems),
     )
@@ -130,7 +130,3 @@ def _registration(
         },
         problems=tuple(problems),
     )
-
-
-def _iso(value: datetime | None) -> str | None:
-    return format_instant(value) if value is not None else None

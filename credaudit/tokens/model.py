@@ -10,12 +10,8 @@ masked form with the first and last four characters.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
-
-import orjson
 
 from credaudit.model import (
     SCHEMA_VERSION,
@@ -26,7 +22,8 @@ from credaudit.model import (
     Instant,
     Location,
     Severity,
-    format_instant,
+    format_optional_instant,
+    json_line,
 )
 
 TokenKind = Literal["jwt", "opaque", "elasticsearch", "api-key"]
@@ -37,18 +34,6 @@ def _location(loc: Location | None) -> dict[str, Any] | None:
     if loc is None:
         return None
     return {"path": loc.path, "line": loc.line, "env_var": loc.env_var, "url": loc.url}
-
-
-def _instant(value: datetime | None) -> str | None:
-    return format_instant(value) if value is not None else None
-
-
-# orjson writes a UTC instant as format_instant does (whole seconds, Z) from year 1000 on.
-_ORJSON = orjson.OPT_UTC_Z | orjson.OPT_OMIT_MICROSECONDS
-
-
-def _orjson_instant(value: datetime | None) -> bool:
-    return value is None or (value.tzinfo is UTC and value.year >= 1000)
 
 
 @dataclass(kw_only=True)  # not slotted: see credaudit.model.FindingView
@@ -88,29 +73,17 @@ class TokenRecord:
     findings: list[FindingView] = field(default_factory=list)
 
     def to_json(self) -> bytes:
-        """``to_dict()`` as one compact JSON line, UTF-8: what ``--format jsonl`` writes.
-
-        The fields are declared in ``to_dict``'s order, so orjson can dump the dataclass
-        directly.  What orjson would write differently goes through ``to_dict`` and ``json``:
-        an instant that is not UTC or before year 1000, a lone surrogate (refused by orjson),
-        an integer beyond 64 bits.  A lone surrogate is written as its ``\\uXXXX`` escape, as
-        ``--format json`` writes it (``report.json.escape_surrogates``): the line stays UTF-8
-        and reads back as the same string."""
-        exp, iat, nbf = self.expires_at, self.issued_at, self.not_before
-        if (
-            (exp is None or (exp.tzinfo is UTC and exp.year >= 1000))
-            and (iat is None or (iat.tzinfo is UTC and iat.year >= 1000))
-            and (nbf is None or _orjson_instant(nbf))
-            and (self.refresh_expires_at is None or _orjson_instant(self.refresh_expires_at))
-        ):
-            try:
-                return orjson.dumps(self, option=_ORJSON)
-            except TypeError:
-                pass
-        from credaudit.report.json import escape_surrogates  # the rare way: not at start-up
-
-        text = json.dumps(self.to_dict(), ensure_ascii=False, separators=(",", ":"))
-        return escape_surrogates(text).encode("utf-8")
+        """``to_dict()`` as one compact JSON line, UTF-8: what ``--format jsonl`` writes
+        (``credaudit.model.json_line``: the fields are declared in ``to_dict``'s order, so
+        orjson dumps the dataclass itself, unless an instant, a lone surrogate or an integer
+        beyond 64 bits needs ``to_dict`` and ``json``)."""
+        return json_line(
+            self,
+            self.expires_at,
+            self.issued_at,
+            self.not_before,
+            self.refresh_expires_at,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """The record as JSON-ready data, exactly as pydantic dumps it (a test holds them)."""
@@ -131,12 +104,12 @@ class TokenRecord:
             "aud": self.aud,
             "scope": self.scope,
             "client_id": self.client_id,
-            "issued_at": _instant(self.issued_at),
-            "not_before": _instant(self.not_before),
-            "expires_at": _instant(self.expires_at),
+            "issued_at": format_optional_instant(self.issued_at),
+            "not_before": format_optional_instant(self.not_before),
+            "expires_at": format_optional_instant(self.expires_at),
             "lifetime_seconds": self.lifetime_seconds,
             "remaining_seconds": self.remaining_seconds,
-            "refresh_expires_at": _instant(self.refresh_expires_at),
+            "refresh_expires_at": format_optional_instant(self.refresh_expires_at),
             "status": self.status,
             "signature_valid": self.signature_valid,
             "signature_note": self.signature_note,

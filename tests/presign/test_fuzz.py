@@ -141,3 +141,18 @@ def test_found_examples() -> None:
     assert ("CA305", "X-Amz-Expires is not an integer") in parse(
         "https://h/?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Expires=\u0661"
     ).problems
+
+
+def test_json_line_of_an_instant_before_year_1000_is_the_dict_form() -> None:
+    """An X-Amz-Date in year 1: the jsonl line (orjson) and to_dict (format_instant, what
+    ``--format json`` writes) give the same RFC 3339 text, ``0001-01-01T00:00:00Z``."""
+    url = (
+        "https://b.s3.amazonaws.com/k?X-Amz-Algorithm=AWS4-HMAC-SHA256"
+        "&X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F00010101%2Fus-east-1%2Fs3%2Faws4_request"
+        "&X-Amz-Date=00010101T000000Z&X-Amz-Expires=60&X-Amz-SignedHeaders=host"
+        "&X-Amz-Signature=" + "a" * 64
+    )
+    result = inspect(url, now=T0)
+    assert result.signed_at is not None and result.signed_at.year == 1
+    assert json.loads(result.to_json()) == result.to_dict()
+    assert result.to_dict()["signed_at"] == "0001-01-01T00:00:00Z"

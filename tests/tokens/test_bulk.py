@@ -64,7 +64,7 @@ def test_to_json_is_to_dict() -> None:
         assert b"\n" not in line
         assert json.loads(line) == record.to_dict()
     early = records[-5]
-    assert early.to_dict()["not_before"] == "1-01-01T00:00:00Z"  # format_instant's form
+    assert early.to_dict()["not_before"] == "0001-01-01T00:00:00Z"  # RFC 3339: four digits
 
 
 def test_a_lone_surrogate_in_a_claim_stays_escaped() -> None:
