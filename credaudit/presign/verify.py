@@ -361,15 +361,22 @@ def _same(computed: str, stated: str | None) -> bool:
 
 
 def _v2_resources(parsed: ParsedUrl) -> list[str]:
-    """Candidate CanonicalizedResource paths: with the bucket (virtual host) and as written."""
+    """Candidate CanonicalizedResource paths: with the bucket (virtual host) and as written.
+
+    A path naming only a bucket (``/bkt``, a ListObjects URL in path style) is signed as
+    ``/bkt/``: S3 computes it so, and botocore's ``authPath`` adds the slash
+    (handlers.py, "the auth_path must be terminated with a '/'")."""
     candidates = []
     host = parsed.host.split(":", 1)[0]
+    path = parsed.path
     if parsed.addressing_style == "virtual-host" and parsed.bucket:
-        candidates.append(f"/{parsed.bucket}{parsed.path}")
+        candidates.append(f"/{parsed.bucket}{path}")
     first = host.split(".", 1)[0]
     if "." in host and not host.replace(".", "").isdigit() and not host.startswith("s3"):
-        candidates.append(f"/{first}{parsed.path}")
-    candidates.append(parsed.path)
+        candidates.append(f"/{first}{path}")
+    if len(path) > 1 and "/" not in path[1:]:
+        candidates.append(f"{path}/")
+    candidates.append(path)
     return list(dict.fromkeys(candidates))  # each once, in order
 
 
@@ -428,5 +435,6 @@ def _verify_v2(
                 hmac.digest(secret_bytes, to_sign.encode("utf-8", "surrogateescape"), "sha1")
             ).decode()
             if _same(digest, parsed.signature):
-                return Verdict(True, method=candidate)
+                # The token, an x-amz-* parameter, is in the string to sign (amz_block).
+                return _matched(candidate, True if parsed.has_token else None, False)
     return Verdict(False, reason="signature does not match (" + "/".join(methods) + ")")

@@ -1,8 +1,10 @@
 """Differential: whatever boto3's own signer produces, credaudit verifies; any one-character
 change to the signed part of the URL is rejected.
 
-boto3 is the reference signer here.  Regions, services, both S3 addressing styles, object
-keys with unicode and reserved characters, with and without session tokens.
+boto3 is the reference signer here.  Regions, services, both S3 addressing styles, SigV4 and
+SigV2 (``s3``, botocore's and the AWS CLI v1's default for presigned S3 URLs), object and
+bucket operations, sub-resources and ``response-*`` overrides, object keys with unicode and
+reserved characters, with and without session tokens.
 """
 
 from __future__ import annotations
@@ -23,8 +25,8 @@ SECRET = "wJalr/K7MD+ENG=bPxRfi"
 REGIONS = ["us-east-1", "us-west-2", "eu-central-1", "ap-southeast-2", "sa-east-1"]
 
 
-@lru_cache(maxsize=64)
-def _client(service: str, region: str, style: str, token: str | None) -> Any:
+@lru_cache(maxsize=128)
+def _client(service: str, region: str, style: str, token: str | None, version: str = "s3v4") -> Any:
     session = boto3.session.Session(
         aws_access_key_id="ASIAY34FZKBOKMUTVV7A" if token else "AKIAY34FZKBOKMUTVV7A",
         aws_secret_access_key=SECRET,
@@ -33,7 +35,7 @@ def _client(service: str, region: str, style: str, token: str | None) -> Any:
     )
     if service != "s3":
         return session.client(service)
-    config = Config(signature_version="s3v4", s3={"addressing_style": style})
+    config = Config(signature_version=version, s3={"addressing_style": style})
     return session.client(service, config=config)
 
 
@@ -47,6 +49,12 @@ EXPECTED_METHOD = {
     "head_object": "HEAD",
     "delete_object": "DELETE",
 }
+# Bucket operations (a path naming only the bucket) and sub-resources SigV2 signs.
+S3_BUCKET_OPERATIONS = [
+    ("list_objects_v2", {"Prefix": "p/ü x"}, "GET"),
+    ("list_objects", {}, "GET"),
+    ("get_bucket_acl", {}, "GET"),
+]
 OTHER = [
     ("sts", "get_caller_identity", {}),
     ("ec2", "describe_regions", {}),
@@ -60,26 +68,57 @@ def urls(draw: st.DrawFn) -> tuple[str, str | None]:
     token = draw(st.sampled_from([None, "FwoGZXIvYXdzE+/=tok", "IQoJb3JpZ2luX2VjEJr//////////wE="]))
     if draw(st.booleans()):
         style = draw(st.sampled_from(["virtual", "path"]))
-        method = draw(st.sampled_from(S3_METHODS))
+        version = draw(st.sampled_from(["s3v4", "s3"]))
         bucket = draw(st.sampled_from(["bkt", "my.dotted.bucket", "a-b-c-123"]))
-        key = draw(OBJECT_KEYS)
-        client = _client("s3", region, style, token)
+        client = _client("s3", region, style, token, version)
         expires = draw(st.integers(1, 604800))
-        url = client.generate_presigned_url(
-            method, Params={"Bucket": bucket, "Key": key}, ExpiresIn=expires
-        )
-        return url, EXPECTED_METHOD[method]
+        if draw(st.integers(0, 3)) == 0:
+            operation, extra, expected = draw(st.sampled_from(S3_BUCKET_OPERATIONS))
+            params = {"Bucket": bucket, **extra}
+        else:
+            operation = draw(st.sampled_from(S3_METHODS))
+            expected = EXPECTED_METHOD[operation]
+            params = {"Bucket": bucket, "Key": draw(OBJECT_KEYS)}
+            if operation == "get_object" and draw(st.booleans()):
+                params["ResponseContentDisposition"] = 'attachment; filename="a b;ü.txt"'
+                params["VersionId"] = "3/L4kqtJl40Nr8X8gdRQBpUMLUo"
+        url = client.generate_presigned_url(operation, Params=params, ExpiresIn=expires)
+        return url, expected
     service, operation, params = draw(st.sampled_from(OTHER))
     client = _client(service, region, "virtual", token)
     return client.generate_presigned_url(operation, Params=params, ExpiresIn=900), None
 
 
-def _mutations(url: str, data: st.DataObject) -> list[str]:
-    """One-character changes anywhere in host, path or query (not the unsigned scheme)."""
+def _signed_spans(url: str) -> list[tuple[int, int]]:
+    """Where a one-character change must break the signature.  SigV4 signs the host, the
+    path and the whole query.  SigV2 signs neither the host (beyond a virtual-host bucket)
+    nor the parameters that are not sub-resources: its spans are the path and the values
+    of Expires, Signature, the token and the signed sub-resources."""
     start = url.index("://") + 3
+    if "X-Amz-Signature=" in url or "X-Amz-Credential=" in url:
+        return [(start, len(url))]
+    path_start = url.index("/", start)
+    query_start = url.index("?", path_start)
+    spans = [(path_start + 1, query_start)] if query_start > path_start + 1 else []
+    offset = query_start + 1
+    for item in url[query_start + 1 :].split("&"):
+        name, _, value = item.partition("=")
+        if value and (
+            name in ("Expires", "Signature", "x-amz-security-token", "versionId", "acl")
+            or name.startswith("response-")
+        ):
+            spans.append((offset + len(name) + 1, offset + len(item)))
+        offset += len(item) + 1
+    return spans
+
+
+def _mutations(url: str, data: st.DataObject) -> list[str]:
+    """One-character changes anywhere the signature covers (not the unsigned scheme)."""
+    spans = _signed_spans(url)
     out = []
     for _ in range(6):
-        i = data.draw(st.integers(start, len(url) - 1))
+        first, end = data.draw(st.sampled_from(spans))
+        i = data.draw(st.integers(first, end - 1))
         original = url[i]
         # A fixed choice, then moved off the original: the URL (signed at the current second)
         # must not change what is drawn, or hypothesis sees a flaky strategy.
@@ -174,3 +213,16 @@ def test_keyed_refuses_keys_longer_than_a_block() -> None:
 
     with pytest.raises(ValueError, match="hashed first"):
         keyed(b"k" * 65)
+
+
+@pytest.mark.parametrize("style", ["path", "virtual"])
+def test_sigv2_bucket_listing_verifies_with_the_slash_s3_signs(style: str) -> None:
+    """Found by the differential test: a path-style ListObjects URL names ``/bkt`` and is
+    signed over ``/bkt/`` (botocore's authPath); the path as written does not verify."""
+    client = _client("s3", "us-east-1", style, "FwoGZXIvYXdzE+/=tok", "s3")
+    url = client.generate_presigned_url("list_objects_v2", Params={"Bucket": "bkt"})
+    parsed = parse(url)
+    verdict = verify(parsed, SECRET)
+    assert (verdict.valid, verdict.method, verdict.token_signed) == (True, "GET", True), url
+    assert verify(parse(url.replace("bkt", "bku", 1)), SECRET).valid is False
+
