@@ -19,6 +19,8 @@ report shows ``elided`` only.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -34,6 +36,13 @@ SIGV2 = "AWS-HMAC-SHA1-QUERY"  # SigV2 query auth has no algorithm parameter: ou
 AddressingStyle = Literal["virtual-host", "path"]  # how an S3 URL names its bucket
 
 MAX_EXPIRES = 604800  # S3: "X-Amz-Expires … must be less than a week (604800 seconds)"
+
+# An EKS bearer token is this prefix and a presigned STS GetCallerIdentity URL, base64url
+# without padding.  Its X-Amz-Expires (60) "IS IGNORED": "presigned STS urls are valid for 15
+# minutes after timestamp in x-amz-date" (kubernetes-sigs/aws-iam-authenticator,
+# pkg/token/token.go; the AWS CLI's `eks get-token` reports 14 minutes to be early).
+EKS_TOKEN_PREFIX = "k8s-aws-v1."  # noqa: S105 (a format prefix, not a secret)
+EKS_TOKEN_LIFETIME = timedelta(minutes=15)
 
 # Query parameters whose values are secrets or signatures: elided when the URL is echoed.
 ELIDED_PARAMS = frozenset(
@@ -212,6 +221,13 @@ def parse(url: str) -> ParsedUrl:
     text = url.strip()
     scheme, sep, rest = text.partition("://")
     if not sep:
+        if text.startswith(EKS_TOKEN_PREFIX):
+            return _eks_token(result, text[len(EKS_TOKEN_PREFIX) :])
+        if "?" not in text:  # not a URL: nothing of it is echoed (it may be some token)
+            result.problems.append(
+                ("CA307", "not a URL (no scheme, no query)" if text else "empty URL")
+            )
+            return result
         scheme, rest = "https", text  # RDS / DSQL auth tokens are URLs without a scheme
     rest, fragment, _ = rest.partition("#")  # a "?" after the "#" is the fragment's
     before, _, query = rest.partition("?")
@@ -275,6 +291,30 @@ def parse(url: str) -> ParsedUrl:
             result.addressing_style = "path"
             result.bucket = _decode(path[1:].partition("/")[0]) or None
     return result
+
+
+def _eks_token(result: ParsedUrl, encoded: str) -> ParsedUrl:
+    """An EKS token: the URL it holds, parsed, echoed with the prefix, and judged by the
+    authenticator's 15 minutes after X-Amz-Date rather than by its X-Amz-Expires."""
+    try:
+        inner = base64.b64decode(encoded + "=" * (-len(encoded) % 4), b"-_", validate=True)
+        url = inner.decode("utf-8")
+    except (binascii.Error, ValueError):
+        url = ""
+    if "://" not in url:
+        result.problems.append(("CA307", f"{EKS_TOKEN_PREFIX} token does not decode to a URL"))
+        return result
+    parsed = parse(url)
+    parsed.url = result.url
+    if parsed.elided is not None:
+        parsed.elided = EKS_TOKEN_PREFIX + parsed.elided
+    if parsed.service is not None and parsed.service != "sts":
+        parsed.problems.append(
+            ("CA307", f"{EKS_TOKEN_PREFIX} token signs {parsed.service[:40]!r}, not sts")
+        )
+    if parsed.signed_at is not None:
+        parsed.expires_at = parsed.signed_at + EKS_TOKEN_LIFETIME
+    return parsed
 
 
 def _repeated(result: ParsedUrl, items: list[str]) -> None:

@@ -9,6 +9,8 @@ reserved characters, with and without session tokens.
 
 from __future__ import annotations
 
+import base64
+from datetime import timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -18,7 +20,7 @@ from botocore.config import Config
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from credaudit.presign.parse import parse
+from credaudit.presign.parse import EKS_TOKEN_PREFIX, parse
 from credaudit.presign.verify import verify
 
 SECRET = "wJalr/K7MD+ENG=bPxRfi"
@@ -226,3 +228,35 @@ def test_sigv2_bucket_listing_verifies_with_the_slash_s3_signs(style: str) -> No
     assert (verdict.valid, verdict.method, verdict.token_signed) == (True, "GET", True), url
     assert verify(parse(url.replace("bkt", "bku", 1)), SECRET).valid is False
 
+
+def _eks_token(url: str) -> str:
+    return EKS_TOKEN_PREFIX + base64.urlsafe_b64encode(url.encode()).decode().rstrip("=")
+
+
+def test_eks_token_as_botocore_signs_it() -> None:
+    """An EKS token as the AWS CLI builds one (awscli/customizations/eks/get_token.py): an
+    STS GetCallerIdentity URL presigned for 60 s with the cluster name as a signed header,
+    base64url without padding.  It lives 15 minutes from X-Amz-Date, not 60 s."""
+    sts = _client("sts", "us-west-2", "virtual", "FwoGZXIvYXdzE+/=tok")
+    request = {
+        "method": "GET",
+        "url": "https://sts.us-west-2.amazonaws.com/?Action=GetCallerIdentity&Version=2011-06-15",
+        "body": {},
+        "headers": {"x-k8s-aws-id": "blue"},
+        "context": {},
+    }
+    url = sts._request_signer.generate_presigned_url(
+        request, region_name="us-west-2", expires_in=60, operation_name=""
+    )
+    parsed = parse(_eks_token(url))
+    assert not parsed.problems and parsed.service == "sts"
+    assert parsed.signed_at is not None and parsed.expires_seconds == 60
+    assert parsed.expires_at == parsed.signed_at + timedelta(minutes=15)
+    assert verify(parsed, SECRET, headers={"x-k8s-aws-id": "blue"}).valid is True
+    assert verify(parsed, SECRET, headers={"x-k8s-aws-id": "blua"}).valid is False
+
+    s3 = _client("s3", "us-west-2", "virtual", None)
+    wrapped = parse(
+        _eks_token(s3.generate_presigned_url("get_object", {"Bucket": "b", "Key": "k"}))
+    )
+    assert ("CA307", "k8s-aws-v1. token signs 's3', not sts") in wrapped.problems

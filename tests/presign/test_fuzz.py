@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from datetime import UTC, datetime
 
@@ -9,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from credaudit.presign import inspect, inspect_stream
-from credaudit.presign.parse import parse
+from credaudit.presign.parse import EKS_TOKEN_PREFIX, parse
 
 T0 = datetime(2030, 1, 1, tzinfo=UTC)
 PARAM_NAMES = [
@@ -156,3 +157,36 @@ def test_json_line_of_an_instant_before_year_1000_is_the_dict_form() -> None:
     assert result.signed_at is not None and result.signed_at.year == 1
     assert json.loads(result.to_json()) == result.to_dict()
     assert result.to_dict()["signed_at"] == "0001-01-01T00:00:00Z"
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.text(max_size=200) | st.binary(max_size=200).map(base64.urlsafe_b64encode).map(bytes.decode)
+)
+def test_eks_token_of_any_text_never_raises(text: str) -> None:
+    result = inspect(EKS_TOKEN_PREFIX + text, now=T0)
+    assert result.status in {"valid", "expiring", "expired", "invalid"}
+    assert json.loads(result.to_json()) == result.to_dict()
+
+
+@settings(max_examples=200, deadline=None)
+@given(QUERY)
+def test_eks_token_never_echoes_its_session_token(pairs: list[tuple[str, str]]) -> None:
+    pairs = [(k, v) for k, v in pairs if CANARY not in v] + [("X-Amz-Security-Token", CANARY)]
+    url = _url("sts.us-east-1.amazonaws.com", "", pairs)
+    token = EKS_TOKEN_PREFIX + base64.urlsafe_b64encode(url.encode()).decode().rstrip("=")
+    result = inspect(token, now=T0)
+    shown = repr(result.to_dict())
+    assert CANARY not in shown and token[len(EKS_TOKEN_PREFIX) :][:24] not in shown
+
+
+def test_text_that_is_not_a_url_is_never_echoed() -> None:
+    """Found reading an EKS token before they were understood: text with neither a scheme
+    nor a query was taken for a host name and printed whole (lower-cased) in ``host``.  Such
+    text may be a bearer token; it is reported as not a URL and nothing of it is shown."""
+    jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJDQU5BUll0b2szbiJ9.c2lnbmF0dXJlQ0FOQVJZ"
+    for text in (jwt, EKS_TOKEN_PREFIX + "!!not-base64!!", EKS_TOKEN_PREFIX + "bm90IGEgdXJs"):
+        result = inspect(text, now=T0)
+        assert (result.status, result.host, result.url) == ("invalid", None, None), text
+        assert [f.code for f in result.findings] == ["CA307"]
+        assert text[12:30].lower() not in repr(result.to_dict()).lower()
