@@ -19,6 +19,8 @@ from credaudit.analysis.budget import Budget
 from credaudit.analysis.rules import view
 from credaudit.durations import format_duration
 from credaudit.model import FindingView, Severity, format_instant
+from credaudit.presign.parse import EKS_TOKEN_PREFIX
+from credaudit.presign.parse import parse as parse_presigned
 from credaudit.tokens.header import B64TOKEN, api_key_id
 from credaudit.tokens.jwt_segments import DecodedJwt, decode, looks_like_jwt
 from credaudit.tokens.keys import KeySet, ignored_headers
@@ -160,6 +162,8 @@ def judge(candidate: Candidate, ctx: Context) -> TokenRecord:
     if decoded is not None:
         _claims(decoded, j, ctx)
         _signature(decoded, j, ctx)
+    elif token is not None and record.kind == "opaque" and token.startswith(EKS_TOKEN_PREFIX):
+        _eks(token, j)
     elif record.kind in ("opaque", "elasticsearch"):
         record.signature_note = "opaque token: nothing to verify locally (use --introspect)"
     if candidate.invalidated:
@@ -182,6 +186,26 @@ def _kind(candidate: Candidate, token: str | None) -> Any:
     ):
         return "elasticsearch"
     return "opaque"
+
+
+def _eks(token: str, j: _Judgement) -> None:
+    """An EKS token holds a presigned STS URL: its times are the URL's, read by the one
+    presigned-URL parser (15 minutes after X-Amz-Date, as the cluster counts)."""
+    parsed = parse_presigned(token)
+    record = j.record
+    if parsed.problems or parsed.expires_at is None:
+        j.invalid = True
+        problem = parsed.problems[0][1] if parsed.problems else "it states no X-Amz-Date"
+        j.add("CA804", f"EKS token ({EKS_TOKEN_PREFIX}) is not a presigned STS URL: {problem}")
+        return
+    record.issued_at, record.expires_at = parsed.signed_at, parsed.expires_at
+    record.notes.append(
+        "EKS token: a presigned STS GetCallerIdentity URL, accepted for 15 minutes after its "
+        "X-Amz-Date (credaudit url shows it)"
+    )
+    record.signature_note = (
+        "EKS token: check it with credaudit url --verify --header x-k8s-aws-id:CLUSTER"
+    )
 
 
 def _jwt(token: str, j: _Judgement) -> DecodedJwt | None:

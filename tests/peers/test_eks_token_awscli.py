@@ -100,3 +100,27 @@ def test_aws_cli_eks_token_is_judged_by_fifteen_minutes_and_verifies(
     for text in (output, other, unnamed):
         assert token[len("k8s-aws-v1.") :][:40] not in text
         assert SESSION_TOKEN not in text and SECRET not in text
+
+
+def test_credaudit_token_dates_the_aws_cli_eks_token(aws_cli: Path, tmp_path: Path) -> None:
+    status = _get_token(aws_cli, tmp_path)["status"]
+    assert isinstance(status, dict)
+    token = str(status["token"])
+    env = scrubbed_env(HOME=str(tmp_path))
+    done = subprocess.run(
+        [sys.executable, "-m", "credaudit", "token", "--format", "jsonl", token],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    record = json.loads(done.stdout)
+    issued, expires = parse_instant(record["issued_at"]), parse_instant(record["expires_at"])
+    assert expires - issued == timedelta(minutes=15) and record["lifetime_seconds"] == 900
+    promised = parse_instant(str(status["expirationTimestamp"]))
+    assert timedelta(seconds=58) <= expires - promised <= timedelta(seconds=62)
+    assert record["status"] == "valid" and record["findings"] == [], record
+    assert token[len("k8s-aws-v1.") :][:40] not in done.stdout + done.stderr
+    assert SESSION_TOKEN not in done.stdout + done.stderr

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import base64
+from datetime import UTC, datetime, timedelta
+from unittest import mock
 
 import pytest
 
@@ -173,3 +175,36 @@ def test_the_record_never_holds_the_token() -> None:
     assert token not in repr(record) and token not in str(record.to_dict())
     assert record.fingerprint and record.fingerprint.startswith("sha256:")
     assert record.masked == f"{token[:4]}…{token[-4:]} ({len(token)} chars)"
+
+
+def _eks_token(signed_at: datetime) -> str:
+    """An EKS token as botocore's signer makes it for ``aws eks get-token``."""
+    from botocore.auth import SigV4QueryAuth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    request = AWSRequest(
+        "GET",
+        "https://sts.us-east-1.amazonaws.com/?Action=GetCallerIdentity&Version=2011-06-15",
+        headers={"x-k8s-aws-id": "blue"},
+    )
+    signer = SigV4QueryAuth(Credentials("ASIAY34FZKBOKMUTVV7A", "s", "tok"), "sts", "us-east-1", 60)
+    naive = signed_at.replace(tzinfo=None)
+    with mock.patch("botocore.auth.get_current_datetime", return_value=naive):
+        signer.add_auth(request)
+    url = request.url
+    assert url is not None
+    return "k8s-aws-v1." + base64.urlsafe_b64encode(url.encode()).decode().rstrip("=")
+
+
+def test_an_eks_token_is_dated_by_the_url_it_holds() -> None:
+    signed = datetime.fromtimestamp(T0 - 600, UTC)
+    record = inspect(_eks_token(signed), now=NOW)
+    assert record.kind == "opaque" and record.issued_at == signed
+    assert record.expires_at == signed + timedelta(minutes=15)
+    assert (record.lifetime_seconds, record.remaining_seconds) == (900, 300)
+    assert record.status == "valid" and any("EKS token" in n for n in record.notes)
+    late = inspect(_eks_token(signed - timedelta(minutes=10)), now=NOW)
+    assert late.status == "expired" and codes(late) == ["CA801"]
+    broken = inspect("k8s-aws-v1.aGVsbG8", now=NOW)
+    assert broken.status == "invalid" and codes(broken) == ["CA804"]
