@@ -52,13 +52,22 @@ def _get_token(aws_cli: Path, home: Path) -> dict[str, object]:
     return credential
 
 
-def _url(home: Path, token: str, *extra: str) -> tuple[subprocess.CompletedProcess[str], str]:
+def _credaudit(home: Path, *argv: str) -> tuple[subprocess.CompletedProcess[str], str]:
     env = scrubbed_env(HOME=str(home), EKS_SIGNER_SECRET=SECRET)
-    argv = [sys.executable, "-m", "credaudit", "url", "--no-network", *extra, token]
     done = subprocess.run(
-        argv, env=env, cwd=REPO, capture_output=True, text=True, timeout=60, check=False
+        [sys.executable, "-m", "credaudit", *argv],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     return done, done.stdout + done.stderr
+
+
+def _url(home: Path, token: str, *extra: str) -> tuple[subprocess.CompletedProcess[str], str]:
+    return _credaudit(home, "url", "--no-network", *extra, token)
 
 
 def test_aws_cli_eks_token_is_judged_by_fifteen_minutes_and_verifies(
@@ -106,21 +115,11 @@ def test_credaudit_token_dates_the_aws_cli_eks_token(aws_cli: Path, tmp_path: Pa
     status = _get_token(aws_cli, tmp_path)["status"]
     assert isinstance(status, dict)
     token = str(status["token"])
-    env = scrubbed_env(HOME=str(tmp_path))
-    done = subprocess.run(
-        [sys.executable, "-m", "credaudit", "token", "--format", "jsonl", token],
-        env=env,
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done, output = _credaudit(tmp_path, "token", "--format", "jsonl", token)
     record = json.loads(done.stdout)
     issued, expires = parse_instant(record["issued_at"]), parse_instant(record["expires_at"])
     assert expires - issued == timedelta(minutes=15) and record["lifetime_seconds"] == 900
     promised = parse_instant(str(status["expirationTimestamp"]))
     assert timedelta(seconds=58) <= expires - promised <= timedelta(seconds=62)
     assert record["status"] == "valid" and record["findings"] == [], record
-    assert token[len("k8s-aws-v1.") :][:40] not in done.stdout + done.stderr
-    assert SESSION_TOKEN not in done.stdout + done.stderr
+    assert token[len("k8s-aws-v1.") :][:40] not in output and SESSION_TOKEN not in output
