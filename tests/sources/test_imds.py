@@ -46,8 +46,13 @@ def now() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
 
 
-def collect(tmp_path: Path, url: str, **env: str) -> tuple[list[Observation], float]:
-    home = make_home(tmp_path, {"AWS_EC2_METADATA_SERVICE_ENDPOINT": url, **env}, now=now())
+def collect(
+    tmp_path: Path, url: str, probe_timeout: timedelta | None = None, **env: str
+) -> tuple[list[Observation], float]:
+    settings = {} if probe_timeout is None else {"probe_timeout": probe_timeout}
+    home = make_home(
+        tmp_path, {"AWS_EC2_METADATA_SERVICE_ENDPOINT": url, **env}, now=now(), **settings
+    )
     start = time.monotonic()
     found = imds.collect(home.target)
     elapsed = time.monotonic() - start
@@ -209,8 +214,10 @@ def test_no_role_attached(tmp_path: Path) -> None:
 
 
 def test_put_hangs_while_get_answers_401_is_hop_limit(tmp_path: Path) -> None:
+    # The plain GET must be answered within half the deadline: 1 s (the default) left half a
+    # second, which a loaded two-core CI machine once missed ("unreachable").
     with fake_imds(token="hang", v1=False) as (server, _):
-        (obs,), _ = collect(tmp_path, server.url)
+        (obs,), _ = collect(tmp_path, server.url, probe_timeout=timedelta(seconds=3))
     assert obs.details["probe"] == "failed"
     assert obs.details["failure"] == "hop-limit"
     assert obs.details["token_timeout"] is True
