@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -33,6 +34,10 @@ from credaudit.keys import mask_key
 SIGV4 = "AWS4-HMAC-SHA256"
 SIGV4A = "AWS4-ECDSA-P256-SHA256"
 SIGV2 = "AWS-HMAC-SHA1-QUERY"  # SigV2 query auth has no algorithm parameter: our label
+# CloudFront signed URLs (Expires or Policy, Signature, Key-Pair-Id): RSA, SHA-1 unless
+# Hash-Algorithm=SHA256 (CloudFront DG, "Create a signed URL using a canned policy").  Labels.
+CLOUDFRONT = "CLOUDFRONT-RSA-SHA1"
+CLOUDFRONT_SHA256 = "CLOUDFRONT-RSA-SHA256"
 AddressingStyle = Literal["virtual-host", "path"]  # how an S3 URL names its bucket
 
 MAX_EXPIRES = 604800  # S3: "X-Amz-Expires … must be less than a week (604800 seconds)"
@@ -276,6 +281,8 @@ def parse(url: str) -> ParsedUrl:
             break
     if "X-Amz-Algorithm" in params or "X-Amz-Credential" in params:
         _parse_v4(result, params)
+    elif "Key-Pair-Id" in params:
+        _parse_cloudfront(result, params)
     elif "AWSAccessKeyId" in params or "Signature" in params or "Expires" in params:
         _parse_v2(result, params)
     else:
@@ -419,6 +426,58 @@ def is_hex_digest(text: str) -> bool:
     return len(text) == 64 and text.isascii() and not text.encode().translate(None, _HEX_DIGITS)
 
 
+def _parse_cloudfront(result: ParsedUrl, params: dict[str, str]) -> None:
+    """A CloudFront signed URL: signed by a key group's RSA key, not by AWS credentials, so
+    no session ends it.  It lives until its canned policy's ``Expires`` or its custom
+    policy's ``DateLessThan``; the signature needs the public key, not a secret."""
+    sha256 = params.get("Hash-Algorithm") == "SHA256"
+    result.algorithm = CLOUDFRONT_SHA256 if sha256 else CLOUDFRONT
+    result.service = "cloudfront"
+    result.access_key_id = _decode(params["Key-Pair-Id"]) or None
+    signature = params.get("Signature")
+    result.signature = None if signature is None else _decode(signature)
+    expires = result.expires_raw = params.get("Expires")
+    policy = params.get("Policy")
+    if signature is None or (expires is None and policy is None):
+        result.problems.append(
+            ("CA307", "a CloudFront signed URL needs Signature and Expires or Policy")
+        )
+    if policy is not None:
+        until = _policy_expiry(_decode(policy))
+        if isinstance(until, str):
+            result.problems.append(("CA307", f"CloudFront Policy {until}"))
+            return
+        expires = result.expires_raw = str(until)
+    if expires is not None:
+        _epoch_expiry(result, expires, "Expires")
+
+
+def _policy_expiry(policy: str) -> int | str:
+    """DateLessThan of a custom policy (base64 with ``-_~`` for ``+=/``), or what is wrong."""
+    try:
+        raw = base64.b64decode(policy.translate(_POLICY_ALPHABET), validate=True)
+        statement = json.loads(raw)["Statement"][0]
+        until = statement["Condition"]["DateLessThan"]["AWS:EpochTime"]
+    except (binascii.Error, ValueError, KeyError, IndexError, TypeError, RecursionError):
+        return "is not base64 JSON with Statement[0].Condition.DateLessThan"
+    if not isinstance(until, int) or isinstance(until, bool):
+        return "DateLessThan is not an epoch integer"
+    return until
+
+
+_POLICY_ALPHABET = str.maketrans("-_~", "+=/")
+
+
+def _epoch_expiry(result: ParsedUrl, expires: str, name: str) -> None:
+    if not _is_int(expires):
+        result.problems.append(("CA305", f"{name} is not an epoch integer"))
+        return
+    try:
+        result.expires_at = _EPOCH + timedelta(seconds=int(expires))
+    except OverflowError:
+        result.problems.append(("CA305", f"{name} is out of range"))
+
+
 def _parse_v2(result: ParsedUrl, params: dict[str, str]) -> None:
     result.algorithm = SIGV2
     result.service = "s3"
@@ -432,13 +491,7 @@ def _parse_v2(result: ParsedUrl, params: dict[str, str]) -> None:
         result.problems.append(("CA307", "AWSAccessKeyId is empty"))
     expires = result.expires_raw = params.get("Expires")
     if expires is not None:
-        if not _is_int(expires):
-            result.problems.append(("CA305", "Expires is not an epoch integer"))
-        else:
-            try:
-                result.expires_at = _EPOCH + timedelta(seconds=int(expires))
-            except OverflowError:
-                result.problems.append(("CA305", "Expires is out of range"))
+        _epoch_expiry(result, expires, "Expires")
     signature = params.get("Signature")
     if signature is not None:
         result.signature = _decode(signature)

@@ -35,6 +35,8 @@ from itertools import repeat
 from urllib.parse import quote, unquote
 
 from credaudit.presign.parse import (
+    CLOUDFRONT,
+    CLOUDFRONT_SHA256,
     HOST_ONLY,
     SIGV2,
     SIGV4,
@@ -273,6 +275,10 @@ def verify(
     """Check ``parsed``'s signature with ``secret``; see the module docstring for the rules."""
     if parsed.algorithm == SIGV4A:
         return Verdict(None, reason="SigV4A (ECDSA) cannot be verified with a secret key")
+    if parsed.algorithm in (CLOUDFRONT, CLOUDFRONT_SHA256):
+        return Verdict(
+            None, reason="a CloudFront signature (RSA) needs the public key, not a secret"
+        )
     if parsed.signature is None or parsed.access_key_id is None:
         return Verdict(None, reason="the URL carries no signature or key to check")
     if parsed.algorithm == SIGV2:

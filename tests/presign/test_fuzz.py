@@ -27,6 +27,9 @@ PARAM_NAMES = [
     "Signature",
     "x-amz-security-token",
     "X-Amz-S3session-Token",
+    "Key-Pair-Id",
+    "Policy",
+    "Hash-Algorithm",
 ]
 VALUES = st.one_of(
     st.text(max_size=40),

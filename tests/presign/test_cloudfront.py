@@ -1,0 +1,96 @@
+"""CloudFront signed URLs, as botocore's ``CloudFrontSigner`` writes them.
+
+They are signed with a key group's RSA key, not with AWS credentials: no session ends them,
+they live until the canned policy's ``Expires`` or the custom policy's ``DateLessThan``, and
+their signature needs the public key (not checked with a secret).  Before credaudit knew
+them, a canned-policy URL (``Expires`` + ``Signature``) was read as SigV2 and reported
+malformed for its missing ``AWSAccessKeyId``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from botocore.signers import CloudFrontSigner
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+from credaudit.presign import inspect
+from credaudit.presign.parse import CLOUDFRONT, CLOUDFRONT_SHA256, parse
+
+NOW = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
+UNTIL = NOW + timedelta(hours=6)
+KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+SIGNER = CloudFrontSigner(
+    "K2JCJMDEHXQW5F", lambda m: KEY.sign(m, padding.PKCS1v15(), hashes.SHA1())
+)
+BASE = "https://d111111abcdef8.cloudfront.net/reports/ü 1.pdf?size=large"
+
+
+def _signature(url: str) -> str:
+    return url.split("Signature=")[1].split("&", maxsplit=1)[0]
+
+
+def test_canned_policy_lives_until_expires_and_is_not_checkable_with_a_secret() -> None:
+    url = SIGNER.generate_presigned_url(BASE, date_less_than=UNTIL)
+    result = inspect(url, now=NOW, secret="not-the-key")
+    assert (result.algorithm, result.service, result.access_key_id) == (
+        CLOUDFRONT,
+        "cloudfront",
+        "K2JC…QW5F",
+    )
+    assert result.expires_at == UNTIL and result.effective_expires_at == UNTIL
+    assert result.session_expires_at is None and result.status == "valid"
+    assert result.findings == []  # no session behind it: no CA302
+    assert result.signature_valid is None and "public key" in (result.signature_note or "")
+    assert result.url is not None and _signature(url) not in result.url
+    assert "Signature=…" in result.url and "size=large" in result.url
+
+
+def test_custom_policy_lives_until_date_less_than() -> None:
+    policy = SIGNER.build_policy(
+        "https://d111111abcdef8.cloudfront.net/*",
+        UNTIL,
+        date_greater_than=NOW - timedelta(minutes=5),
+        ip_address="10.0.0.0/8",
+    )
+    url = SIGNER.generate_presigned_url(BASE, policy=policy)
+    assert "Expires=" not in url and "Policy=" in url
+    later = NOW + timedelta(hours=6, seconds=1)
+    assert inspect(url, now=NOW).expires_at == UNTIL
+    expired = inspect(url, now=later)
+    assert expired.status == "expired" and [f.code for f in expired.findings] == ["CA303"]
+
+
+def test_sha256_signatures_are_labelled() -> None:
+    url = SIGNER.generate_presigned_url(BASE, date_less_than=UNTIL) + "&Hash-Algorithm=SHA256"
+    assert parse(url).algorithm == CLOUDFRONT_SHA256
+
+
+def _policy(document: object) -> str:
+    raw = base64.b64encode(json.dumps(document).encode()).decode()
+    return raw.replace("+", "-").replace("=", "_").replace("/", "~")
+
+
+@pytest.mark.parametrize(
+    ("query", "problem"),
+    [
+        ("Expires=1796644800&Key-Pair-Id=K2", "needs Signature and Expires or Policy"),
+        ("Signature=abc&Key-Pair-Id=K2", "needs Signature and Expires or Policy"),
+        ("Expires=soon&Signature=abc&Key-Pair-Id=K2", "Expires is not an epoch integer"),
+        ("Policy=%%%&Signature=abc&Key-Pair-Id=K2", "is not base64 JSON"),
+        (f"Policy={_policy({'Statement': []})}&Signature=a&Key-Pair-Id=K2", "is not base64 JSON"),
+        (
+            f"Policy={_policy({'Statement': [{'Condition': {'DateLessThan': {'AWS:EpochTime': '1'}}}]})}"
+            "&Signature=a&Key-Pair-Id=K2",
+            "DateLessThan is not an epoch integer",
+        ),
+    ],
+)
+def test_broken_cloudfront_urls_say_what_is_wrong(query: str, problem: str) -> None:
+    result = inspect(f"https://d1.cloudfront.net/k?{query}", now=NOW)
+    assert result.status == "invalid"
+    assert any(problem in f.message for f in result.findings), result.findings
