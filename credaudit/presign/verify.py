@@ -275,15 +275,14 @@ def verify(
     """Check ``parsed``'s signature with ``secret``; see the module docstring for the rules."""
     if parsed.algorithm == SIGV4A:
         return Verdict(None, reason="SigV4A (ECDSA) cannot be verified with a secret key")
-    if parsed.algorithm in (CLOUDFRONT, CLOUDFRONT_SHA256):
-        return Verdict(
-            None, reason="a CloudFront signature (RSA) needs the public key, not a secret"
-        )
     if parsed.signature is None or parsed.access_key_id is None:
         return Verdict(None, reason="the URL carries no signature or key to check")
     if parsed.algorithm == SIGV2:
         return _verify_v2(parsed, secret, method=method, headers=headers)
     if parsed.algorithm != SIGV4:
+        if parsed.algorithm in (CLOUDFRONT, CLOUDFRONT_SHA256):
+            reason = "a CloudFront signature (RSA) needs the public key, not a secret"
+            return Verdict(None, reason=reason)
         return Verdict(None, reason="unknown signing algorithm")
     return _verify_v4(
         parsed,
