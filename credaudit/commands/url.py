@@ -39,6 +39,23 @@ from credaudit.target import Target
 URL_FORMATS = ["table", "json", "jsonl", "sarif", "junit", "github", "markdown", "prometheus"]
 
 
+def _public_keys(paths: tuple[str, ...]) -> list[Any] | None:
+    """The CloudFront public keys named by --public-key, parsed once each."""
+    if not paths:
+        return None
+    from credaudit.presign.cloudfront import load_public_key
+
+    keys = []
+    for path in paths:
+        try:
+            with open(path, "rb") as handle:
+                pem = handle.read(1024 * 1024)
+        except OSError as exc:
+            raise InputError(f"--public-key {path}: {exc.strerror or exc}") from None
+        keys.append(load_public_key(pem, f"--public-key {path}"))
+    return keys
+
+
 def _secret(target: Target, env_var: str | None, profiles: tuple[str, ...]) -> str | dict[str, str]:
     """The secret for --verify: one for every URL, or by access key id when several profiles
     are named (each URL checked with its own key's).  Errors name the input, never a value."""
@@ -50,7 +67,10 @@ def _secret(target: Target, env_var: str | None, profiles: tuple[str, ...]) -> s
             raise InputError(f"--secret-env {env_var}: the variable is not set or empty")
         return value
     if not profiles:
-        raise InputError("--verify needs --secret-env VAR or --secret-profile NAME")
+        raise InputError(
+            "--verify needs --secret-env VAR or --secret-profile NAME "
+            "(or --public-key FILE for CloudFront signed URLs)"
+        )
     from credaudit.sources.awsconfig import load
 
     known = load(target).profiles
@@ -146,6 +166,14 @@ def _open_source(source: str) -> BinaryIO:
     help="Static-keys profile holding the secret key; repeat it for URLs signed by several "
     "keys (each URL is checked with the profile whose aws_access_key_id signed it).",
 )
+@click.option(
+    "--public-key",
+    "public_key_files",
+    multiple=True,
+    metavar="FILE",
+    help="PEM public key (or certificate) of a CloudFront key group, for --verify of "
+    "CloudFront signed URLs (repeatable: each URL is tried with each).",
+)
 @click.option("--method", help="HTTP method the URLs were signed for (default: try all).")
 @click.option(
     "--header",
@@ -214,10 +242,13 @@ def url(
         except DurationError as exc:
             raise InputError(f"--session-expires: {exc}") from None
     secret: str | dict[str, str] | None = None
+    public_keys = _public_keys(opts.get("public_key_files") or ())
     if opts.get("verify"):
-        secret = _secret(target, opts.get("secret_env"), opts.get("secret_profiles") or ())
-    elif opts.get("secret_env") or opts.get("secret_profiles"):
-        raise InputError("--secret-env/--secret-profile only make sense with --verify")
+        secret_named = opts.get("secret_env") or opts.get("secret_profiles")
+        if secret_named or not public_keys:
+            secret = _secret(target, opts.get("secret_env"), opts.get("secret_profiles") or ())
+    elif opts.get("secret_env") or opts.get("secret_profiles") or public_keys:
+        raise InputError("--secret-env/--secret-profile/--public-key only make sense with --verify")
     headers = _headers(opts.get("header_values") or ())
     payload_hash = _payload_hash(opts.get("payload_hash"), opts.get("body_file"))
     sessions = {} if session_expires is not None else find_sessions(target)
@@ -239,6 +270,7 @@ def url(
         "headers": headers or None,
         "normalize": opts.get("normalize"),
         "payload_hash": payload_hash,
+        "public_keys": public_keys,
     }
     threshold = Severity(fail_on)
     try:

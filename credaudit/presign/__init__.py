@@ -24,7 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from functools import partial
 from typing import Any
@@ -34,7 +34,7 @@ from credaudit.lines import MAX_LINE, LineTooLong, read_lines
 from credaudit.model import Severity
 from credaudit.presign.analyze import analyze, malformed
 from credaudit.presign.model import UrlResult
-from credaudit.presign.parse import ParsedUrl, parse
+from credaudit.presign.parse import CLOUDFRONT_ALGORITHMS, ParsedUrl, parse
 from credaudit.presign.verify import Verdict, verify
 
 __all__ = [
@@ -79,19 +79,26 @@ def inspect(
     headers: Mapping[str, str] | None = None,
     normalize: bool | None = None,
     payload_hash: str | None = None,
+    public_keys: Sequence[Any] | None = None,
     line: int | None = None,
 ) -> UrlResult:
     """Parse, optionally verify (when ``secret`` is given), and judge one URL.
 
     ``secret`` is one secret key for every URL, or secret keys by access key id: each URL is
     then checked with the secret of the key that signed it (not checked when none is given).
+    ``public_keys`` (``cloudfront.load_public_key``) check CloudFront signed URLs, which are
+    signed with a key group's RSA key rather than a secret.
 
     ``method``, ``headers``, ``normalize`` and ``payload_hash`` are what ``verify`` takes:
     the signed method, signed header values, whether the path was normalised (default: not
     for S3) and the payload hash (default: guessed by service)."""
     parsed = parse(url)
     verdict = None
-    if secret is not None and parsed.signature is not None:
+    if public_keys is not None and parsed.algorithm in CLOUDFRONT_ALGORITHMS:
+        from credaudit.presign.cloudfront import verify_cloudfront
+
+        verdict = verify_cloudfront(parsed, public_keys)
+    elif secret is not None and parsed.signature is not None:
         key = secret if isinstance(secret, str) else secret.get(parsed.access_key_id or "")
         if key is None:
             verdict = _NO_SECRET_FOR_KEY
@@ -140,6 +147,7 @@ def inspect_stream(
     headers: Mapping[str, str] | None = None,
     normalize: bool | None = None,
     payload_hash: str | None = None,
+    public_keys: Sequence[Any] | None = None,
     skip_blank: bool = False,
 ) -> Iterator[UrlResult]:
     """One result per input line, in order; bad lines become CA307 records.  A JSON line's
@@ -155,6 +163,7 @@ def inspect_stream(
         headers=headers,
         normalize=normalize,
         payload_hash=payload_hash,
+        public_keys=public_keys,
     )
     for number, raw in enumerate(lines, start=1):
         result = job.line(number, raw, skip_blank)

@@ -38,6 +38,7 @@ SIGV2 = "AWS-HMAC-SHA1-QUERY"  # SigV2 query auth has no algorithm parameter: ou
 # Hash-Algorithm=SHA256 (CloudFront DG, "Create a signed URL using a canned policy").  Labels.
 CLOUDFRONT = "CLOUDFRONT-RSA-SHA1"
 CLOUDFRONT_SHA256 = "CLOUDFRONT-RSA-SHA256"
+CLOUDFRONT_ALGORITHMS = (CLOUDFRONT, CLOUDFRONT_SHA256)
 AddressingStyle = Literal["virtual-host", "path"]  # how an S3 URL names its bucket
 
 MAX_EXPIRES = 604800  # S3: "X-Amz-Expires … must be less than a week (604800 seconds)"

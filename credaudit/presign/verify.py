@@ -35,8 +35,7 @@ from itertools import repeat
 from urllib.parse import quote, unquote
 
 from credaudit.presign.parse import (
-    CLOUDFRONT,
-    CLOUDFRONT_SHA256,
+    CLOUDFRONT_ALGORITHMS,
     HOST_ONLY,
     SIGV2,
     SIGV4,
@@ -280,8 +279,8 @@ def verify(
     if parsed.algorithm == SIGV2:
         return _verify_v2(parsed, secret, method=method, headers=headers)
     if parsed.algorithm != SIGV4:
-        if parsed.algorithm in (CLOUDFRONT, CLOUDFRONT_SHA256):
-            reason = "a CloudFront signature (RSA) needs the public key, not a secret"
+        if parsed.algorithm in CLOUDFRONT_ALGORITHMS:
+            reason = "a CloudFront signature (RSA) needs the public key (--public-key)"
             return Verdict(None, reason=reason)
         return Verdict(None, reason="unknown signing algorithm")
     return _verify_v4(

@@ -11,14 +11,19 @@ from __future__ import annotations
 
 import base64
 import json
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from botocore.signers import CloudFrontSigner
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
+from credaudit.errors import InputError
 from credaudit.presign import inspect
+from credaudit.presign.cloudfront import load_public_key
 from credaudit.presign.parse import CLOUDFRONT, CLOUDFRONT_SHA256, parse
 
 NOW = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
@@ -45,7 +50,7 @@ def test_canned_policy_lives_until_expires_and_is_not_checkable_with_a_secret() 
     assert result.expires_at == UNTIL and result.effective_expires_at == UNTIL
     assert result.session_expires_at is None and result.status == "valid"
     assert result.findings == []  # no session behind it: no CA302
-    assert result.signature_valid is None and "public key" in (result.signature_note or "")
+    assert result.signature_valid is None and "--public-key" in (result.signature_note or "")
     assert result.url is not None and _signature(url) not in result.url
     assert "Signature=…" in result.url and "size=large" in result.url
 
@@ -94,3 +99,75 @@ def test_broken_cloudfront_urls_say_what_is_wrong(query: str, problem: str) -> N
     result = inspect(f"https://d1.cloudfront.net/k?{query}", now=NOW)
     assert result.status == "invalid"
     assert any(problem in f.message for f in result.findings), result.findings
+
+
+PUBLIC_PEM = KEY.public_key().public_bytes(
+    serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+)
+OTHER = rsa.generate_private_key(public_exponent=65537, key_size=2048).public_key()
+
+
+def _custom(resource: str = "https://d111111abcdef8.cloudfront.net/*") -> str:
+    policy = SIGNER.build_policy(resource, UNTIL, ip_address="10.0.0.0/8")
+    return str(SIGNER.generate_presigned_url(BASE, policy=policy))
+
+
+def test_the_key_groups_public_key_verifies_canned_and_custom_urls() -> None:
+    keys = [OTHER, load_public_key(PUBLIC_PEM, "test key")]
+    for url in (SIGNER.generate_presigned_url(BASE, date_less_than=UNTIL), _custom()):
+        good = inspect(url, now=NOW, public_keys=keys)
+        assert good.signature_valid is True and good.status == "valid", url
+        wrong = inspect(url, now=NOW, public_keys=[OTHER])
+        assert wrong.signature_valid is False and wrong.status == "invalid"
+        assert "CA308" in [f.code for f in wrong.findings]
+        # One character of what the policy covers: the path (canned), the policy (custom).
+        at = url.index("Policy=") + 40 if "Policy=" in url else url.index("reports")
+        changed = url[:at] + ("A" if url[at] != "A" else "B") + url[at + 1 :]
+        assert inspect(changed, now=NOW, public_keys=keys).signature_valid is not True
+
+
+def test_sha256_signatures_verify_with_sha256() -> None:
+    signer = CloudFrontSigner(
+        "K2JCJMDEHXQW5F", lambda m: KEY.sign(m, padding.PKCS1v15(), hashes.SHA256())
+    )
+    url = signer.generate_presigned_url(BASE, date_less_than=UNTIL) + "&Hash-Algorithm=SHA256"
+    assert inspect(url, now=NOW, public_keys=[KEY.public_key()]).signature_valid is True
+    sha1 = SIGNER.generate_presigned_url(BASE, date_less_than=UNTIL) + "&Hash-Algorithm=SHA256"
+    assert inspect(sha1, now=NOW, public_keys=[KEY.public_key()]).signature_valid is False
+
+
+def test_a_key_that_is_not_an_rsa_pem_is_refused_by_name() -> None:
+    with pytest.raises(InputError, match=r"--public-key k\.pem: not a PEM public key"):
+        load_public_key(b"hello", "--public-key k.pem")
+    ec_pem = (
+        ec.generate_private_key(ec.SECP256R1())
+        .public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
+    with pytest.raises(InputError, match="CloudFront keys are RSA"):
+        load_public_key(ec_pem, "--public-key ec.pem")
+
+
+def test_cli_verifies_with_public_key_files(tmp_path: Path) -> None:
+    pem = tmp_path / "key-group.pem"
+    pem.write_bytes(PUBLIC_PEM)
+    source = tmp_path / "urls.txt"
+    canned = SIGNER.generate_presigned_url(BASE, date_less_than=UNTIL)
+    source.write_text(f"{canned}\n{_custom()}\n{canned.replace('reports', 'reportz')}\n")
+    run = [sys.executable, "-m", "credaudit", "url", "--no-network", "--format", "jsonl"]
+    run += ["--at", "2026-12-06T12:00:00Z", "--from", str(source)]
+    done = subprocess.run(
+        [*run, "--verify", "--public-key", str(pem)], capture_output=True, text=True, check=False
+    )
+    verdicts = [json.loads(line)["signature_valid"] for line in done.stdout.splitlines()]
+    assert verdicts == [True, True, False], done.stderr
+    assert done.returncode == 1  # CA308 is high
+    assert _signature(canned) not in done.stdout
+    bad = subprocess.run(
+        [*run, "--verify", "--public-key", str(source)], capture_output=True, text=True, check=False
+    )
+    assert bad.returncode == 2 and f"--public-key {source}: not a PEM" in bad.stderr
+    alone = subprocess.run(
+        [*run, "--public-key", str(pem)], capture_output=True, text=True, check=False
+    )
+    assert alone.returncode == 2 and "only make sense with --verify" in alone.stderr
