@@ -217,6 +217,7 @@ def url(
 
     A URL signed with temporary credentials dies with its session; the session's expiry is
     looked up among the credentials this host holds (same target options as scan).
+    EKS tokens (k8s-aws-v1.), RDS/DSQL auth tokens and CloudFront signed URLs are read too.
 
     \b
     Examples:
@@ -224,6 +225,8 @@ def url(
       credaudit url --from issued.txt --format jsonl --min-remaining 2h
       credaudit url --from - --verify --secret-env SIGNER_SECRET < urls.txt
       credaudit url --verify --secret-env SECRET --method POST --body form.txt 'https://...'
+      credaudit url "$(aws eks get-token --cluster-name prod --query status.token --output text)"
+      credaudit url --verify --public-key key-group.pem 'https://d1.cloudfront.net/k?Expires=...'
     """
     from credaudit.presign import inspect_stream, read_lines, render_jsonl
     from credaudit.presign.sessions import find_sessions
