@@ -13,20 +13,17 @@ The key is parsed once per key (``load_public_key``), not once per URL.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
 from credaudit.errors import InputError
-from credaudit.presign.parse import CLOUDFRONT_SHA256, ParsedUrl
+from credaudit.presign.parse import CLOUDFRONT_SHA256, ParsedUrl, cloudfront_base64
 from credaudit.presign.verify import Verdict
 
 # The parameters CloudFront reads and removes before it matches the Resource.
 CLOUDFRONT_PARAMS = frozenset({"Expires", "Policy", "Signature", "Key-Pair-Id", "Hash-Algorithm"})
-_BASE64 = str.maketrans("-_~", "+=/")
 
 
 def load_public_key(pem: bytes, label: str) -> Any:
@@ -48,20 +45,11 @@ def load_public_key(pem: bytes, label: str) -> Any:
     return key
 
 
-def _decode(value: str) -> bytes | None:
-    from urllib.parse import unquote
-
-    try:
-        return base64.b64decode(unquote(value).translate(_BASE64), validate=True)
-    except (binascii.Error, ValueError):
-        return None
-
-
 def signed_policy(parsed: ParsedUrl) -> bytes | None:
     """The bytes the signature covers: the custom policy, or the canned one rebuilt."""
     params = parsed.params
     if "Policy" in params:
-        return _decode(params["Policy"])
+        return cloudfront_base64(params["Policy"])
     expires = params.get("Expires")
     if expires is None or not expires.isdigit():
         return None
@@ -89,7 +77,7 @@ def verify_cloudfront(parsed: ParsedUrl, keys: Sequence[Any]) -> Verdict:
     from cryptography.hazmat.primitives.asymmetric import padding
 
     policy = signed_policy(parsed)
-    signature = _decode(parsed.params.get("Signature", ""))
+    signature = cloudfront_base64(parsed.params.get("Signature", ""))
     if policy is None or not signature:
         return Verdict(None, reason="the URL's policy or signature does not decode")
     digest = _hash(parsed.algorithm == CLOUDFRONT_SHA256)

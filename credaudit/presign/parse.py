@@ -444,7 +444,7 @@ def _parse_cloudfront(result: ParsedUrl, params: dict[str, str]) -> None:
             ("CA307", "a CloudFront signed URL needs Signature and Expires or Policy")
         )
     if policy is not None:
-        until = _policy_expiry(_decode(policy))
+        until = _policy_expiry(policy)
         if isinstance(until, str):
             result.problems.append(("CA307", f"CloudFront Policy {until}"))
             return
@@ -453,23 +453,35 @@ def _parse_cloudfront(result: ParsedUrl, params: dict[str, str]) -> None:
         _epoch_expiry(result, expires, "Expires")
 
 
-def _policy_expiry(policy: str) -> int | str:
-    """DateLessThan of a custom policy (base64 with ``-_~`` for ``+=/``), or what is wrong."""
+def cloudfront_base64(value: str) -> bytes | None:
+    """A CloudFront ``Policy`` or ``Signature`` value as bytes: base64 with ``-_~`` written
+    for ``+=/``, percent-decoded first; None when it is not that."""
     try:
-        raw = base64.b64decode(policy.translate(_POLICY_ALPHABET), validate=True)
+        return base64.b64decode(_decode(value).translate(_CLOUDFRONT_ALPHABET), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+_CLOUDFRONT_ALPHABET = str.maketrans("-_~", "+=/")
+
+
+def _policy_expiry(policy: str) -> int | str:
+    """DateLessThan of a custom policy, or what is wrong with it."""
+    raw = cloudfront_base64(policy)
+    try:
+        if raw is None:
+            raise ValueError
         statement = json.loads(raw)["Statement"][0]
         until = statement["Condition"]["DateLessThan"]["AWS:EpochTime"]
-    except (binascii.Error, ValueError, KeyError, IndexError, TypeError, RecursionError):
+    except (ValueError, KeyError, IndexError, TypeError, RecursionError):
         return "is not base64 JSON with Statement[0].Condition.DateLessThan"
     if not isinstance(until, int) or isinstance(until, bool):
         return "DateLessThan is not an epoch integer"
     return until
 
 
-_POLICY_ALPHABET = str.maketrans("-_~", "+=/")
-
-
 def _epoch_expiry(result: ParsedUrl, expires: str, name: str) -> None:
+    """``expires_at`` from an epoch-seconds parameter (SigV2, CloudFront), or its problem."""
     if not _is_int(expires):
         result.problems.append(("CA305", f"{name} is not an epoch integer"))
         return
