@@ -28,18 +28,11 @@ CLOUDFRONT_PARAMS = frozenset({"Expires", "Policy", "Signature", "Key-Pair-Id", 
 
 def load_public_key(pem: bytes, label: str) -> Any:
     """An RSA public key from PEM (a public key or a certificate); errors name ``label``."""
-    from cryptography import x509
     from cryptography.hazmat.primitives.asymmetric import rsa
-    from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
-    key: object
-    try:
-        if b"BEGIN CERTIFICATE" in pem:
-            key = x509.load_pem_x509_certificate(pem).public_key()
-        else:
-            key = load_pem_public_key(pem)
-    except (ValueError, TypeError):
-        raise InputError(f"{label}: not a PEM public key or certificate") from None
+    from credaudit import pem as pem_reader
+
+    key = pem_reader.load_public_key(pem, label)
     if not isinstance(key, rsa.RSAPublicKey):
         raise InputError(f"{label}: CloudFront keys are RSA; this one is not")
     return key

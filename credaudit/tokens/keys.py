@@ -181,19 +181,12 @@ def from_jwks(data: bytes | str, label: str) -> KeySet:
 def from_public_key(pem: bytes, label: str) -> KeySet:
     """A PEM public key (or certificate), pinned by its type: RSA → RS256, EC by its curve,
     Ed25519 → EdDSA."""
-    from cryptography import x509
     from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
-    from cryptography.hazmat.primitives.serialization import load_pem_public_key
     from jwt.algorithms import get_default_algorithms
 
-    public: Any
-    try:
-        if b"BEGIN CERTIFICATE" in pem:
-            public = x509.load_pem_x509_certificate(pem).public_key()
-        else:
-            public = load_pem_public_key(pem)
-    except (ValueError, TypeError):
-        raise InputError(f"{label}: not a PEM public key or certificate") from None
+    from credaudit.pem import load_public_key
+
+    public = load_public_key(pem, label)
     if isinstance(public, rsa.RSAPublicKey):
         alg = "RS256"
     elif isinstance(public, ec.EllipticCurvePublicKey):
