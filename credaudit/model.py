@@ -17,9 +17,9 @@ session token, never the secret key or the token itself.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal, Protocol
+from typing import Annotated, Any, Literal
 
 import orjson
 
@@ -45,13 +45,32 @@ def format_optional_instant(value: datetime | None) -> str | None:
     return None if value is None else format_instant(value)
 
 
-class _Record(Protocol):
-    def to_dict(self) -> dict[str, Any]: ...
+def record_dict(record: Any) -> dict[str, Any]:
+    """A record dataclass as JSON-ready data, its fields in declaration order, as pydantic
+    dumps it and orjson writes it: instants by ``format_instant``, enums by value, nested
+    records and lists likewise.  One converter for every bulk record, so no hand-written
+    field list can drift from the dataclass; only tests, library callers and ``json_line``'s
+    rare path use it (the bulk path is orjson on the dataclass itself)."""
+    return {f.name: _plain(getattr(record, f.name)) for f in fields(record)}
 
 
-def json_line(record: _Record, *instants: datetime | None) -> bytes:
-    """A bulk record (a URL's, a token's) as one compact JSON line, UTF-8, as its
-    ``to_dict()`` holds it (which ``--format json`` agrees with).  ``instants`` are those of
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return format_instant(value)
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if is_dataclass(value) and not isinstance(value, type):
+        return record_dict(value)
+    return value
+
+
+def json_line(record: Any, *instants: datetime | None) -> bytes:
+    """A bulk record (a URL's, a token's) as one compact JSON line, UTF-8, as
+    ``record_dict`` holds it (which ``--format json`` agrees with).  ``instants`` are those of
     the record's that may not be UTC (a record whose instants are UTC by construction names
     none).
 
@@ -73,7 +92,7 @@ def json_line(record: _Record, *instants: datetime | None) -> bytes:
 
     from credaudit.report.json import escape_surrogates
 
-    text = json.dumps(record.to_dict(), ensure_ascii=False, separators=(",", ":"))
+    text = json.dumps(record_dict(record), ensure_ascii=False, separators=(",", ":"))
     return escape_surrogates(text).encode("utf-8")
 
 
@@ -288,13 +307,7 @@ class FindingView:
     remediation: str
 
     def to_dict(self) -> dict[str, str]:
-        return {
-            "code": self.code,
-            "severity": self.severity.value,
-            "title": self.title,
-            "message": self.message,
-            "remediation": self.remediation,
-        }
+        return record_dict(self)
 
     def located(self, subject: str, location: Location | None) -> Finding:
         """As a report's finding: named by its record's subject, at its record's place."""

@@ -25,8 +25,8 @@ from credaudit.model import (
     KeyKind,
     Location,
     Severity,
-    format_optional_instant,
     json_line,
+    record_dict,
 )
 from credaudit.presign.parse import AddressingStyle
 
@@ -73,28 +73,7 @@ class UrlResult:
 
     def to_dict(self) -> dict[str, Any]:
         """The record as JSON-ready data, as pydantic dumps it (a test holds them)."""
-        return {
-            "line": self.line,
-            "url": self.url,
-            "algorithm": self.algorithm,
-            "access_key_id": self.access_key_id,
-            "key_kind": self.key_kind.value,
-            "account_id": self.account_id,
-            "region": self.region,
-            "service": self.service,
-            "host": self.host,
-            "addressing_style": self.addressing_style,
-            "signed_at": format_optional_instant(self.signed_at),
-            "expires_at": format_optional_instant(self.expires_at),
-            "session_expires_at": format_optional_instant(self.session_expires_at),
-            "effective_expires_at": format_optional_instant(self.effective_expires_at),
-            "remaining_seconds": self.remaining_seconds,
-            "status": self.status,
-            "signature_valid": self.signature_valid,
-            "signed_method": self.signed_method,
-            "signature_note": self.signature_note,
-            "findings": [f.to_dict() for f in self.findings],
-        }
+        return record_dict(self)
 
 
 def subject(result: UrlResult) -> str:

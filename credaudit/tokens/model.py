@@ -22,18 +22,12 @@ from credaudit.model import (
     Instant,
     Location,
     Severity,
-    format_optional_instant,
     json_line,
+    record_dict,
 )
 
 TokenKind = Literal["jwt", "opaque", "elasticsearch", "api-key"]
 TokenStatus = Literal["valid", "expiring", "expired", "not-yet-valid", "invalid", "unknown", "none"]
-
-
-def _location(loc: Location | None) -> dict[str, Any] | None:
-    if loc is None:
-        return None
-    return {"path": loc.path, "line": loc.line, "env_var": loc.env_var, "url": loc.url}
 
 
 @dataclass(kw_only=True)  # not slotted: see credaudit.model.FindingView
@@ -87,35 +81,7 @@ class TokenRecord:
 
     def to_dict(self) -> dict[str, Any]:
         """The record as JSON-ready data, exactly as pydantic dumps it (a test holds them)."""
-        return {
-            "line": self.line,
-            "found_in": self.found_in,
-            "kind": self.kind,
-            "fingerprint": self.fingerprint,
-            "masked": self.masked,
-            "location": _location(self.location),
-            "header_valid": self.header_valid,
-            "header_note": self.header_note,
-            "algorithm": self.algorithm,
-            "type": self.type,
-            "key_id": self.key_id,
-            "iss": self.iss,
-            "sub": self.sub,
-            "aud": self.aud,
-            "scope": self.scope,
-            "client_id": self.client_id,
-            "issued_at": format_optional_instant(self.issued_at),
-            "not_before": format_optional_instant(self.not_before),
-            "expires_at": format_optional_instant(self.expires_at),
-            "lifetime_seconds": self.lifetime_seconds,
-            "remaining_seconds": self.remaining_seconds,
-            "refresh_expires_at": format_optional_instant(self.refresh_expires_at),
-            "status": self.status,
-            "signature_valid": self.signature_valid,
-            "signature_note": self.signature_note,
-            "notes": self.notes,
-            "findings": [f.to_dict() for f in self.findings],
-        }
+        return record_dict(self)
 
 
 @dataclass(kw_only=True)
