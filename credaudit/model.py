@@ -51,18 +51,20 @@ def record_dict(record: Any) -> dict[str, Any]:
     records and lists likewise.  One converter for every bulk record, so no hand-written
     field list can drift from the dataclass; only tests, library callers and ``json_line``'s
     rare path use it (the bulk path is orjson on the dataclass itself)."""
-    return {f.name: _plain(getattr(record, f.name)) for f in fields(record)}
+    return {f.name: json_ready(getattr(record, f.name)) for f in fields(record)}
 
 
-def _plain(value: Any) -> Any:
+def json_ready(value: Any) -> Any:
+    """``value`` with every record, instant and enum in it turned into what ``json`` writes
+    as credaudit does (``record_dict``, ``format_instant``, the enum's value)."""
     if isinstance(value, datetime):
         return format_instant(value)
     if isinstance(value, enum.Enum):
         return value.value
-    if isinstance(value, list):
-        return [_plain(item) for item in value]
+    if isinstance(value, list | tuple):
+        return [json_ready(item) for item in value]
     if isinstance(value, dict):
-        return {key: _plain(item) for key, item in value.items()}
+        return {key: json_ready(item) for key, item in value.items()}
     if is_dataclass(value) and not isinstance(value, type):
         return record_dict(value)
     return value

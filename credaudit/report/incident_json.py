@@ -19,7 +19,7 @@ from typing import Any
 
 import orjson
 
-from credaudit.model import format_instant
+from credaudit.model import format_instant, json_ready
 
 _OPTIONS = orjson.OPT_INDENT_2 | orjson.OPT_PASSTHROUGH_DATETIME
 _CHUNK = 256
@@ -45,12 +45,7 @@ def _dump_escaped(value: Any) -> bytes:
     ``credaudit.report.json.render`` writes a report holding one."""
     from credaudit.report.json import escape_surrogates  # the rare way: not at start-up
 
-    def plain(item: object) -> object:
-        if dataclasses.is_dataclass(item) and not isinstance(item, type):
-            return {f.name: getattr(item, f.name) for f in dataclasses.fields(item)}
-        return _default(item)
-
-    text = json.dumps(value, default=plain, indent=2, ensure_ascii=False)
+    text = json.dumps(json_ready(value), indent=2, ensure_ascii=False)
     return escape_surrogates(text).encode()
 
 
