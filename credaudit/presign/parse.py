@@ -29,6 +29,7 @@ from functools import lru_cache
 from typing import Literal
 from urllib.parse import unquote
 
+from credaudit.eks import EKS_TOKEN_LIFETIME, EKS_TOKEN_PREFIX
 from credaudit.keys import mask_key
 
 SIGV4 = "AWS4-HMAC-SHA256"
@@ -43,12 +44,6 @@ AddressingStyle = Literal["virtual-host", "path"]  # how an S3 URL names its buc
 
 MAX_EXPIRES = 604800  # S3: "X-Amz-Expires … must be less than a week (604800 seconds)"
 
-# An EKS bearer token is this prefix and a presigned STS GetCallerIdentity URL, base64url
-# without padding.  Its X-Amz-Expires (60) "IS IGNORED": "presigned STS urls are valid for 15
-# minutes after timestamp in x-amz-date" (kubernetes-sigs/aws-iam-authenticator,
-# pkg/token/token.go; the AWS CLI's `eks get-token` reports 14 minutes to be early).
-EKS_TOKEN_PREFIX = "k8s-aws-v1."  # noqa: S105 (a format prefix, not a secret)
-EKS_TOKEN_LIFETIME = timedelta(minutes=15)
 
 # Query parameters whose values are secrets or signatures: elided when the URL is echoed.
 ELIDED_PARAMS = frozenset(

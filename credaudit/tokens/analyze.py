@@ -18,9 +18,8 @@ from typing import Any
 from credaudit.analysis.budget import Budget
 from credaudit.analysis.rules import view
 from credaudit.durations import format_duration
+from credaudit.eks import EKS_TOKEN_PREFIX
 from credaudit.model import FindingView, Severity, format_instant
-from credaudit.presign.parse import EKS_TOKEN_PREFIX
-from credaudit.presign.parse import parse as parse_presigned
 from credaudit.tokens.header import B64TOKEN, api_key_id
 from credaudit.tokens.jwt_segments import DecodedJwt, decode, looks_like_jwt
 from credaudit.tokens.keys import KeySet, ignored_headers
@@ -190,7 +189,10 @@ def _kind(candidate: Candidate, token: str | None) -> Any:
 
 def _eks(token: str, j: _Judgement) -> None:
     """An EKS token holds a presigned STS URL: its times are the URL's, read by the one
-    presigned-URL parser (15 minutes after X-Amz-Date, as the cluster counts)."""
+    presigned-URL parser (15 minutes after X-Amz-Date, as the cluster counts).  Imported
+    here: the presign package is not needed at start-up for the tokens that are not these."""
+    from credaudit.presign.parse import parse as parse_presigned
+
     parsed = parse_presigned(token)
     record = j.record
     if parsed.problems or parsed.expires_at is None:
