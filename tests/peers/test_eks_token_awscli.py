@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -21,6 +20,7 @@ import pytest
 from credaudit.durations import parse_instant
 from tests.peers.conftest import scrubbed_env
 from tests.peers.peer_util import REPO
+from tests.report.ci_helpers import credaudit
 
 pytestmark = pytest.mark.peer
 
@@ -53,16 +53,7 @@ def _get_token(aws_cli: Path, home: Path) -> dict[str, object]:
 
 
 def _credaudit(home: Path, *argv: str) -> tuple[subprocess.CompletedProcess[str], str]:
-    env = scrubbed_env(HOME=str(home), EKS_SIGNER_SECRET=SECRET)
-    done = subprocess.run(
-        [sys.executable, "-m", "credaudit", *argv],
-        env=env,
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = credaudit(list(argv), scrubbed_env(HOME=str(home), EKS_SIGNER_SECRET=SECRET), REPO)
     return done, done.stdout + done.stderr
 
 

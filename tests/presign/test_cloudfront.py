@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import base64
 import json
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -25,6 +23,7 @@ from credaudit.errors import InputError
 from credaudit.presign import inspect
 from credaudit.presign.cloudfront import load_public_key
 from credaudit.presign.parse import CLOUDFRONT, CLOUDFRONT_SHA256, parse
+from tests.report.ci_helpers import bare_env, credaudit
 
 NOW = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
 UNTIL = NOW + timedelta(hours=6)
@@ -154,20 +153,16 @@ def test_cli_verifies_with_public_key_files(tmp_path: Path) -> None:
     source = tmp_path / "urls.txt"
     canned = SIGNER.generate_presigned_url(BASE, date_less_than=UNTIL)
     source.write_text(f"{canned}\n{_custom()}\n{canned.replace('reports', 'reportz')}\n")
-    run = [sys.executable, "-m", "credaudit", "url", "--no-network", "--format", "jsonl"]
-    run += ["--at", "2026-12-06T12:00:00Z", "--from", str(source)]
-    done = subprocess.run(
-        [*run, "--verify", "--public-key", str(pem)], capture_output=True, text=True, check=False
-    )
+    # A HOME of its own: the session lookup reads nothing of this machine's.
+    env = bare_env(tmp_path)
+    run = ["url", "--no-network", "--format", "jsonl", "--at", "2026-12-06T12:00:00Z"]
+    run += ["--from", str(source)]
+    done = credaudit([*run, "--verify", "--public-key", str(pem)], env)
     verdicts = [json.loads(line)["signature_valid"] for line in done.stdout.splitlines()]
     assert verdicts == [True, True, False], done.stderr
     assert done.returncode == 1  # CA308 is high
     assert _signature(canned) not in done.stdout
-    bad = subprocess.run(
-        [*run, "--verify", "--public-key", str(source)], capture_output=True, text=True, check=False
-    )
+    bad = credaudit([*run, "--verify", "--public-key", str(source)], env)
     assert bad.returncode == 2 and f"--public-key {source}: not a PEM" in bad.stderr
-    alone = subprocess.run(
-        [*run, "--public-key", str(pem)], capture_output=True, text=True, check=False
-    )
+    alone = credaudit([*run, "--public-key", str(pem)], env)
     assert alone.returncode == 2 and "only make sense with --verify" in alone.stderr
