@@ -275,3 +275,15 @@ def color_enabled() -> bool:
     if "NO_COLOR" in os.environ:
         return False
     return sys.stdout.isatty()
+
+
+def read_input_file(path: str, flag: str, limit: int) -> tuple[bytes, float | None]:
+    """A file named by an option (a key, a JWKS, a token file), read as the scan reads its
+    sources (``read_bytes``: regular files only, never blocking on a FIFO, at most ``limit``
+    bytes); its bytes and mtime, or an InputError naming the option and the file."""
+    from credaudit.sources.jsonfile import read_bytes
+
+    raw = read_bytes(Path(path), limit)
+    if raw.data is None:
+        raise InputError(f"{flag} {path}: cannot read ({raw.error})")
+    return raw.data, raw.mtime

@@ -25,6 +25,7 @@ from credaudit.commands.options import (
     build_budget,
     exit_code,
     output_options,
+    read_input_file,
 )
 from credaudit.durations import DurationError, parse_at, parse_duration
 from credaudit.errors import InputError
@@ -63,17 +64,6 @@ def _env_value(name: str, flag: str) -> str:
     return value
 
 
-def _read_file(path: str, flag: str, limit: int) -> tuple[bytes, float | None]:
-    from pathlib import Path
-
-    from credaudit.sources.jsonfile import read_bytes
-
-    raw = read_bytes(Path(path), limit)
-    if raw.data is None:
-        raise InputError(f"{flag} {path}: cannot read ({raw.error})")
-    return raw.data, raw.mtime
-
-
 class _Inputs:
     """Collects every input's candidates in order; unreadable inputs are reported, not fatal."""
 
@@ -91,10 +81,10 @@ def _keys(opts: dict[str, Any]) -> Any:
 
     found = []
     if opts.get("jwks"):
-        data, _ = _read_file(opts["jwks"], "--jwks", 4 * 1024 * 1024)
+        data, _ = read_input_file(opts["jwks"], "--jwks", 4 * 1024 * 1024)
         found.append(keys_from_jwks(data, f"jwks {opts['jwks']}"))
     for pem in opts.get("public_key") or ():
-        data, _ = _read_file(pem, "--public-key", 256 * 1024)
+        data, _ = read_input_file(pem, "--public-key", 256 * 1024)
         found.append(keys_from_public_key(data, f"public key {pem}"))
     if opts.get("secret_env"):
         secret = _env_value(opts["secret_env"], "--secret-env")
@@ -163,7 +153,7 @@ def _candidates(
             yield read_line(value, base)
     for path in opts.get("files") or ():
         try:
-            data, mtime = _read_file(path, "--file", MAX_TOKEN_FILE)
+            data, mtime = read_input_file(path, "--file", MAX_TOKEN_FILE)
         except InputError as exc:
             inputs.problem(str(exc))
             yield read_token_file(None, path, None, str(exc).split("(", 1)[-1].rstrip(")"))
@@ -172,7 +162,7 @@ def _candidates(
     for flag, key, reader in (("--har", "har", read_har), ("--request", "request", read_request)):
         for path in opts.get(key) or ():
             try:
-                data, _ = _read_file(path, flag, MAX_DOCUMENT)
+                data, _ = read_input_file(path, flag, MAX_DOCUMENT)
             except InputError as exc:
                 inputs.problem(str(exc))
                 continue
@@ -397,7 +387,7 @@ def _settings(path: str | None, budget: Any, inputs: _Inputs) -> tuple[list[Any]
     from credaudit.tokens.elasticsearch import audit_settings
 
     try:
-        data, _ = _read_file(path, "--elasticsearch-config", 1024 * 1024)
+        data, _ = read_input_file(path, "--elasticsearch-config", 1024 * 1024)
         audit = audit_settings(data, path, budget)
     except InputError as exc:
         inputs.problem(str(exc))

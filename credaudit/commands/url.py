@@ -29,6 +29,7 @@ from credaudit.commands.options import (
     build_target,
     exit_code,
     output_options,
+    read_input_file,
     target_options,
 )
 from credaudit.durations import DurationError, parse_at
@@ -47,11 +48,7 @@ def _public_keys(paths: tuple[str, ...]) -> list[Any] | None:
 
     keys = []
     for path in paths:
-        try:
-            with open(path, "rb") as handle:
-                pem = handle.read(1024 * 1024)
-        except OSError as exc:
-            raise InputError(f"--public-key {path}: {exc.strerror or exc}") from None
+        pem, _ = read_input_file(path, "--public-key", 256 * 1024)
         keys.append(load_public_key(pem, f"--public-key {path}"))
     return keys
 

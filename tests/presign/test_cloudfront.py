@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -164,5 +165,9 @@ def test_cli_verifies_with_public_key_files(tmp_path: Path) -> None:
     assert _signature(canned) not in done.stdout
     bad = credaudit([*run, "--verify", "--public-key", str(source)], env)
     assert bad.returncode == 2 and f"--public-key {source}: not a PEM" in bad.stderr
+    fifo = tmp_path / "key.fifo"
+    os.mkfifo(fifo)  # open() would block on it for ever; the option reader refuses it
+    piped = credaudit([*run, "--verify", "--public-key", str(fifo)], env)
+    assert piped.returncode == 2 and "not a regular file" in piped.stderr
     alone = credaudit([*run, "--public-key", str(pem)], env)
     assert alone.returncode == 2 and "only make sense with --verify" in alone.stderr
