@@ -18,6 +18,7 @@ from credaudit.durations import (
     parse_at,
     parse_duration,
     parse_instant,
+    whole_seconds,
 )
 from credaudit.scan import run_scan
 from credaudit.target import Target, TargetError, read_env_file
@@ -100,6 +101,19 @@ def test_at_accepts_relative_and_absolute() -> None:
 def test_format_duration_is_parseable_back(seconds: int) -> None:
     text = format_duration(seconds)
     assert parse_duration(text.lstrip("-")) == timedelta(seconds=abs(seconds))
+
+
+@given(st.timedeltas())
+@example(timedelta(microseconds=-1))
+@example(timedelta(seconds=-1, microseconds=1))
+@example(timedelta.max)
+@example(timedelta.min)
+def test_whole_seconds_truncates_toward_zero_exactly(span: timedelta) -> None:
+    micros = (span.days * 86400 + span.seconds) * 10**6 + span.microseconds
+    exact = abs(micros) // 10**6 * (1 if micros >= 0 else -1)
+    assert whole_seconds(span) == exact
+    if abs(micros) < 2**53:  # where the float of total_seconds is exact, the old formula
+        assert whole_seconds(span) == int(span.total_seconds())
 
 
 @settings(suppress_health_check=[HealthCheck.function_scoped_fixture], max_examples=80)

@@ -549,27 +549,23 @@ def make_finding(
 
 
 _new = object.__new__
-_set = object.__setattr__
 
 
 def view(code: str, message: str, severity: Severity | None = None) -> FindingView:
     """The ``FindingView`` of ``code`` with ``message``: title, fix and (unless given)
-    severity from the catalogue.  The bulk outputs build one or two a record, so its
-    ``__dict__`` is filled at once rather than field by field through the frozen
-    ``__init__`` (a test holds the two equal)."""
+    severity from the catalogue.  The bulk outputs build one or two a record, so its fields
+    are written straight into the instance's own ``__dict__`` (the frozen ``__init__`` sets
+    each through ``object.__setattr__``; assigning a new ``__dict__`` costs half as much
+    again, as the dict then shares no keys).  A test holds the result equal to
+    ``__init__``'s, field order included (orjson writes that order)."""
     entry = RULES[code]
     built = _new(FindingView)
-    _set(
-        built,
-        "__dict__",
-        {
-            "code": code,
-            "severity": severity or entry.severity,
-            "title": entry.title,
-            "message": message,
-            "remediation": entry.fix,
-        },
-    )
+    fields = built.__dict__
+    fields["code"] = code
+    fields["severity"] = severity or entry.severity
+    fields["title"] = entry.title
+    fields["message"] = message
+    fields["remediation"] = entry.fix
     return built
 
 

@@ -47,7 +47,9 @@ def signed_policy(parsed: ParsedUrl) -> bytes | None:
     if expires is None or not expires.isdigit():
         return None
     base = parsed.url.strip().partition("#")[0].partition("?")[0]
-    kept = [item for item in parsed.items if item.partition("=")[0] not in CLOUDFRONT_PARAMS]
+    kept = [
+        item for item in parsed.query.split("&") if item.partition("=")[0] not in CLOUDFRONT_PARAMS
+    ]
     resource = f"{base}?{'&'.join(kept)}" if kept else base
     policy = {
         "Statement": [

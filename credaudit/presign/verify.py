@@ -407,7 +407,7 @@ def _verify_v2(
     subresources: list[tuple[str, str | None]] = []
     # Only the values the string to sign holds are decoded (not the key id, the signature nor
     # Expires); the session token's, the longest, once per session.
-    for raw_key, _, raw_value in map(str.partition, parsed.items, repeat("=")):
+    for raw_key, _, raw_value in map(str.partition, parsed.query.split("&"), repeat("=")):
         key = unquote(raw_key)
         lk = key.lower()
         if lk in standard:

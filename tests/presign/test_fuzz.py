@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import base64
+import itertools
 import json
+import string
 from datetime import UTC, datetime
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from credaudit.presign import inspect, inspect_stream
-from credaudit.presign.parse import EKS_TOKEN_PREFIX, parse
+from credaudit.presign.parse import EKS_TOKEN_PREFIX, parse, parse_amz_date
 
 T0 = datetime(2030, 1, 1, tzinfo=UTC)
 PARAM_NAMES = [
@@ -193,3 +195,28 @@ def test_text_that_is_not_a_url_is_never_echoed() -> None:
         assert (result.status, result.host, result.url) == ("invalid", None, None), text
         assert [f.code for f in result.findings] == ["CA307"]
         assert text[12:30].lower() not in repr(result.to_dict()).lower()
+
+
+@given(st.datetimes(min_value=datetime(1, 1, 1), max_value=datetime(9999, 12, 31)))
+def test_amz_date_of_any_instant_reads_back(instant: datetime) -> None:
+    text = instant.strftime("%Y%m%dT%H%M%SZ").rjust(16, "0")  # glibc writes year 1 as "1"
+    assert parse_amz_date(text) == instant.replace(microsecond=0, tzinfo=UTC)
+
+
+def test_amz_date_refuses_every_other_iso_form() -> None:
+    """``fromisoformat`` reads week dates and extended forms too; X-Amz-Date is only
+    YYYYMMDDTHHMMSSZ.  Every one- and two-letter substitution into the digits is refused
+    (the shape check leans on ``fromisoformat`` refusing them: this is what holds it)."""
+    base = "20261122T032300Z"
+    places = [*range(8), *range(9, 15)]
+    letters = string.ascii_letters + "-:+,.W"
+    for first, second in itertools.combinations(places, 2):
+        for a, b in itertools.product(letters, repeat=2):
+            text = list(base)
+            text[first], text[second] = a, b
+            assert parse_amz_date("".join(text)) is None, "".join(text)
+    for place in places:
+        for a in letters:
+            assert parse_amz_date(base[:place] + a + base[place + 1 :]) is None
+    for other in ("2026W471T032300Z", "2026-W47T032300Z", "2026-11-22T03:23", "2026112٢T032300Z"):
+        assert parse_amz_date(other) is None
