@@ -61,11 +61,15 @@ def whole_seconds(span: timedelta) -> int:
     return seconds + 1 if seconds < 0 and span.microseconds else seconds
 
 
+_TWO_DIGITS = tuple(f"{n:02d}" for n in range(60))
+
+
 def format_duration(span: timedelta | float) -> str:
     """Render a span compactly: ``42m``, ``2h05m``, ``3d4h``, ``-12m`` (past).
 
     Bulk URL and token findings format one span a line, so the units are worked out with
-    plain integer arithmetic, largest first, rather than a divmod chain through all four."""
+    plain integer arithmetic, largest first, rather than a divmod chain through all four,
+    and two-digit minutes and seconds are looked up (a ``:02d`` format costs 0.1 µs)."""
     seconds = whole_seconds(span) if isinstance(span, timedelta) else int(span)
     sign = ""
     if seconds < 0:
@@ -75,10 +79,14 @@ def format_duration(span: timedelta | float) -> str:
         return f"{sign}{days}d{hours}h" if hours else f"{sign}{days}d"
     if seconds >= 3600:
         hours, minutes = seconds // 3600, seconds % 3600 // 60
-        return f"{sign}{hours}h{minutes:02d}m" if minutes else f"{sign}{hours}h"
+        return f"{sign}{hours}h{_TWO_DIGITS[minutes]}m" if minutes else f"{sign}{hours}h"
     if seconds >= 60:
         minutes, secs = seconds // 60, seconds % 60
-        return f"{sign}{minutes}m{secs:02d}s" if secs and minutes < 10 else f"{sign}{minutes}m"
+        return (
+            f"{sign}{minutes}m{_TWO_DIGITS[secs]}s"
+            if secs and minutes < 10
+            else f"{sign}{minutes}m"
+        )
     return f"{sign}{seconds}s"
 
 

@@ -103,6 +103,29 @@ def test_format_duration_is_parseable_back(seconds: int) -> None:
     assert parse_duration(text.lstrip("-")) == timedelta(seconds=abs(seconds))
 
 
+def _duration_reference(seconds: int) -> str:
+    """format_duration's rules as a divmod chain, for the hypothesis test below."""
+    sign, left = ("-", -seconds) if seconds < 0 else ("", seconds)
+    days, left = divmod(left, 86400)
+    hours, left = divmod(left, 3600)
+    minutes, secs = divmod(left, 60)
+    if days:
+        return f"{sign}{days}d{hours}h" if hours else f"{sign}{days}d"
+    if hours:
+        return f"{sign}{hours}h{minutes:02d}m" if minutes else f"{sign}{hours}h"
+    if minutes:
+        return f"{sign}{minutes}m{secs:02d}s" if secs and minutes < 10 else f"{sign}{minutes}m"
+    return f"{sign}{secs}s"
+
+
+@given(st.integers(min_value=-(10**10), max_value=10**10))
+@example(3600 + 60 * 5)
+@example(-(9 * 60 + 7))
+def test_format_duration_of_any_span(seconds: int) -> None:
+    assert format_duration(seconds) == _duration_reference(seconds)
+    assert format_duration(timedelta(seconds=seconds)) == _duration_reference(seconds)
+
+
 @given(st.timedeltas())
 @example(timedelta(microseconds=-1))
 @example(timedelta(seconds=-1, microseconds=1))
