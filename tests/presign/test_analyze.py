@@ -191,6 +191,27 @@ def test_sigv2_url() -> None:
     assert "x-amz-security-token=…" in (r.url or "") and "Signature=…" in (r.url or "")
 
 
+@pytest.mark.parametrize(
+    ("expires", "until", "problem"),
+    [
+        ("253402300799", datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC), None),
+        ("253402300800", None, "Expires is out of range"),  # past year 9999
+        ("999999999999999", None, "Expires is out of range"),  # past timedelta's range
+        ("1e9", None, "Expires is not an epoch integer"),
+    ],
+)
+def test_sigv2_epoch_expiry_bounds(
+    expires: str, until: datetime | None, problem: str | None
+) -> None:
+    url = presign(at=T0, version="s3", expires=600).replace(
+        f"Expires={int((T0 + timedelta(minutes=10)).timestamp())}", f"Expires={expires}"
+    )
+    r = inspect(url, now=T0)
+    assert r.expires_at == until
+    messages = [f.message for f in r.findings if f.code == "CA305"]
+    assert messages == ([problem] if problem else [])
+
+
 def test_sigv4a_url_is_parsed_with_region_set() -> None:
     url = (
         "https://mrap.accesspoint.s3-global.amazonaws.com/k?X-Amz-Algorithm=AWS4-ECDSA-P256-SHA256"
