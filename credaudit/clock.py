@@ -18,6 +18,10 @@ class Clock:
 
     @classmethod
     def system(cls) -> Clock:
+        """This host's clock, as precise as it is.  Not cut to the whole second, though
+        every figure is printed so: a now cut down is up to a second later than it says, so
+        a check at a boundary (a 60 s token against a 60 s skew margin, an EKS token's 15
+        minutes against 15 required) would pass a second it should not."""
         return cls(datetime.now(UTC))
 
     def now(self) -> datetime:

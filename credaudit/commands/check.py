@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import os
-from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 import click
 
+from credaudit.clock import Clock
 from credaudit.commands.options import color_enabled, exit_code, output_options
 from credaudit.durations import DurationError, parse_at
 from credaudit.errors import InputError
@@ -66,7 +66,7 @@ def check(
     from credaudit.policy import load_policy
 
     cwd = Path.cwd()
-    now = datetime.now(UTC)
+    now = Clock.system().now()
     if at:
         try:
             now = parse_at(at, now)
@@ -126,7 +126,6 @@ def _specs(loaded: Any, aws_config: Path | None, cwd: Path) -> list[Any]:
 
 def _read_aws_config(path: Path) -> Any:
     """Profiles of one config file, read with botocore's loader (sources/awsconfig.py)."""
-    from credaudit.clock import Clock
     from credaudit.sources import awsconfig
     from credaudit.target import Target
 
@@ -135,7 +134,7 @@ def _read_aws_config(path: Path) -> Any:
         root=Path("/"),
         home=PurePosixPath(absolute.parent.as_posix()),
         env={awsconfig.CONFIG_ENV: str(absolute)},
-        clock=Clock(datetime.now(UTC)),
+        clock=Clock.system(),
     )
     config = awsconfig.read_ini(target, awsconfig.CONFIG_ENV, str(absolute))
     if not config.exists:

@@ -4,12 +4,13 @@ and the rest are analysed (exit 2 at the end: the fleet was not fully read)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import click
 
+from credaudit.clock import Clock
 from credaudit.commands.options import DURATION, exit_code, output_options
 from credaudit.durations import DurationError, parse_at
 from credaudit.errors import InputError
@@ -96,7 +97,7 @@ def fleet(
     """
     from credaudit.fleet.analysis import analyse
 
-    now = datetime.now(UTC)
+    now = Clock.system().now()
     if at:
         try:
             now = parse_at(at, now)

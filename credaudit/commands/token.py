@@ -19,6 +19,7 @@ from typing import Any, BinaryIO, TypeVar
 
 import click
 
+from credaudit.clock import Clock
 from credaudit.commands.options import (
     DURATION,
     budget_options,
@@ -307,7 +308,7 @@ def token(tokens: tuple[str, ...], fmt: str, fail_on: str, soft_fail: bool, **op
       credaudit token --file /var/run/secrets/kubernetes.io/serviceaccount/token
       credaudit token --elasticsearch-config /etc/elasticsearch/elasticsearch.yml
     """
-    now = datetime.now(UTC)
+    now = Clock.system().now()
     if opts.get("at"):
         try:
             now = parse_at(opts["at"], now)
