@@ -61,7 +61,15 @@ OTHER = [
     ("sts", "get_caller_identity", {}),
     ("ec2", "describe_regions", {}),
     ("sns", "list_topics", {"NextToken": "a b/ç~*'()"}),
+    # a path of its own, normalised (not S3), and a unicode query value with '&' in it
+    (
+        "polly",
+        "synthesize_speech",
+        {"Text": "héllo & wörld", "OutputFormat": "mp3", "VoiceId": "Joanna"},
+    ),
 ]
+# Auth tokens botocore writes as presigned URLs without a scheme (RDS IAM auth, Aurora DSQL).
+TOKENS = ["rds", "dsql"]
 
 
 @st.composite
@@ -86,6 +94,13 @@ def urls(draw: st.DrawFn) -> tuple[str, str | None]:
                 params["VersionId"] = "3/L4kqtJl40Nr8X8gdRQBpUMLUo"
         url = client.generate_presigned_url(operation, Params=params, ExpiresIn=expires)
         return url, expected
+    if draw(st.integers(0, 3)) == 0:
+        service = draw(st.sampled_from(TOKENS))
+        client = _client(service, region, "virtual", token)
+        if service == "rds":
+            host = draw(st.sampled_from(["db.abc.rds.amazonaws.com", "10.0.0.7"]))
+            return client.generate_db_auth_token(host, 5432, "admin ü"), "GET"
+        return client.generate_db_connect_admin_auth_token("abc.dsql.on.aws"), "GET"
     service, operation, params = draw(st.sampled_from(OTHER))
     client = _client(service, region, "virtual", token)
     return client.generate_presigned_url(operation, Params=params, ExpiresIn=900), None
@@ -96,7 +111,7 @@ def _signed_spans(url: str) -> list[tuple[int, int]]:
     path and the whole query.  SigV2 signs neither the host (beyond a virtual-host bucket)
     nor the parameters that are not sub-resources: its spans are the path and the values
     of Expires, Signature, the token and the signed sub-resources."""
-    start = url.index("://") + 3
+    start = url.index("://") + 3 if "://" in url else 0  # RDS / DSQL tokens: no scheme
     if "X-Amz-Signature=" in url or "X-Amz-Credential=" in url:
         return [(start, len(url))]
     path_start = url.index("/", start)
