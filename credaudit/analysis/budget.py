@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from credaudit.durations import whole_seconds
 from credaudit.model import BudgetView
 
 # botocore credentials.py: RefreshableCredentials windows (reference §2).
@@ -56,9 +57,7 @@ class Budget:
         )
 
     def view(self) -> BudgetView:
-        def s(span: timedelta) -> int:
-            return int(span.total_seconds())
-
+        s = whole_seconds
         return BudgetView(
             run_time=s(self.run_time),
             queue_dwell=s(self.queue_dwell),

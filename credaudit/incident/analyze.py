@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from credaudit.analysis.rules import make_finding, sort_findings
+from credaudit.durations import whole_seconds
 from credaudit.incident import errors
 from credaudit.incident.collect import Accumulator
 from credaudit.incident.events import Session, Unreadable, Use
@@ -257,10 +258,6 @@ def _what(use: Use) -> str:
     return f"{use.error} on {call}" if call else str(use.error)
 
 
-def _seconds(span: timedelta) -> int:
-    return int(span.total_seconds())
-
-
 def _by_owner(
     items: list[tuple[Tracked | None, Use]],
 ) -> dict[str, tuple[Tracked | None, list[Use]]]:
@@ -315,7 +312,7 @@ def _expired(
             "first_failure_at": format_instant(first.at),
             "last_failure_at": format_instant(last.at),
             "expires_at": format_instant(expires) if expires else None,
-            "seconds_after_expiry": _seconds(first.at - expires) if expires else None,
+            "seconds_after_expiry": whole_seconds(first.at - expires) if expires else None,
         }
         subject = _subject(owner, first)
         findings.append(
@@ -391,7 +388,7 @@ def _retries(
     details: Details = {
         "retries": retries,
         "requests": len(resent),
-        "seconds": _seconds(last - first),
+        "seconds": whole_seconds(last - first),
         "first_failure_at": format_instant(first),
         "last_retry_at": format_instant(last),
     }
@@ -401,7 +398,7 @@ def _retries(
             subject=subject,
             details=details,
             message=f"{retries} re-send(s) of {len(resent)} request(s) with the dead session over "
-            f"{_seconds(last - first)} s: retrying with the same token cannot succeed",
+            f"{whole_seconds(last - first)} s: retrying with the same token cannot succeed",
         )
     ]
 
@@ -428,7 +425,7 @@ def _gap(
         return []
     subject = owner.name
     if successor is not None and successor.start is not None:
-        gap = _seconds(successor.start - expires)
+        gap = whole_seconds(successor.start - expires)
         timeline.append(
             _entry(
                 successor.start,
@@ -451,7 +448,7 @@ def _gap(
             f"while in use; the next session was minted {gap} s later"
         )
     else:
-        gap = _seconds(last.at - expires)
+        gap = whole_seconds(last.at - expires)
         details = {
             "gap_seconds": gap,
             "expired_at": format_instant(expires),
@@ -476,7 +473,7 @@ def _dwell(items: list[tuple[Tracked | None, Use]], timeline: list[TimelineEntry
         assert worst.signed_at is not None
         expires = owner.session.expires_at if owner else worst.stated_expiry
         assert expires is not None
-        dwell = _seconds(worst.at - worst.signed_at)
+        dwell = whole_seconds(worst.at - worst.signed_at)
         subject = _subject(owner, worst)
         if owner is not None:
             _mint_marks(owner, timeline)
@@ -486,7 +483,7 @@ def _dwell(items: list[tuple[Tracked | None, Use]], timeline: list[TimelineEntry
                 "signed",
                 worst,
                 None,
-                f"request signed {_seconds(expires - worst.signed_at)} s before "
+                f"request signed {whole_seconds(expires - worst.signed_at)} s before "
                 f"{subject} expired, sent {dwell} s later",
                 owner=owner,
             )
@@ -496,8 +493,8 @@ def _dwell(items: list[tuple[Tracked | None, Use]], timeline: list[TimelineEntry
             "requests": len(uses),
             "signed_at": format_instant(worst.signed_at),
             "sent_at": format_instant(worst.at),
-            "signed_before_expiry_seconds": _seconds(expires - worst.signed_at),
-            "sent_after_expiry_seconds": _seconds(worst.at - expires),
+            "signed_before_expiry_seconds": whole_seconds(expires - worst.signed_at),
+            "sent_after_expiry_seconds": whole_seconds(worst.at - expires),
         }
         findings.append(
             make_finding(
@@ -537,13 +534,13 @@ def _presigned(
         details: Details = {
             "requests": len(uses),
             "url_ttl_seconds": max(u.url_ttl_seconds or 0 for u in uses),
-            "session_remaining_seconds": _seconds(expires - first.signed_at)
+            "session_remaining_seconds": whole_seconds(expires - first.signed_at)
             if expires and first.signed_at
             else None,
-            "failed_after_signing_seconds": _seconds(first.at - first.signed_at)
+            "failed_after_signing_seconds": whole_seconds(first.at - first.signed_at)
             if first.signed_at
             else None,
-            "url_remaining_seconds": _seconds(first.url_expires_at - first.at),
+            "url_remaining_seconds": whole_seconds(first.url_expires_at - first.at),
         }
         findings.append(
             make_finding(
@@ -607,7 +604,7 @@ def _skew(items: list[tuple[Tracked | None, Use]]) -> list[Finding]:
         measured = [
             u.skew_seconds
             if u.skew_seconds is not None
-            else _seconds(u.at - u.signed_at)
+            else whole_seconds(u.at - u.signed_at)
             if u.signed_at
             else None
             for u in uses
@@ -708,7 +705,7 @@ def _verdict(explained: Counter[str], total: int, findings: list[Finding]) -> Ve
 def _session_view(t: Tracked) -> SessionView:
     s = t.session
     lifetime = (
-        _seconds(s.expires_at - s.minted_at)
+        whole_seconds(s.expires_at - s.minted_at)
         if s.expires_at is not None and s.minted_at is not None
         else None
     )

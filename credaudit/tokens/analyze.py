@@ -17,7 +17,7 @@ from typing import Any
 
 from credaudit.analysis.budget import Budget
 from credaudit.analysis.rules import view
-from credaudit.durations import format_duration
+from credaudit.durations import format_duration, whole_seconds
 from credaudit.eks import EKS_TOKEN_PREFIX
 from credaudit.model import FindingView, Severity, format_instant
 from credaudit.tokens.header import B64TOKEN, api_key_id
@@ -414,8 +414,8 @@ def _timing(candidate: Candidate, j: _Judgement, ctx: Context) -> None:
     if exp is not None:
         start = iat or nbf
         if start is not None:
-            record.lifetime_seconds = int((exp - start).total_seconds())
-        record.remaining_seconds = int((exp - now).total_seconds())
+            record.lifetime_seconds = whole_seconds(exp - start)
+        record.remaining_seconds = whole_seconds(exp - now)
     if nbf is not None and nbf > ctx.skewed_future:
         j.add(
             "CA803",
