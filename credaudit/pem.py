@@ -10,6 +10,9 @@ from typing import Any
 
 from credaudit.errors import InputError
 
+# The most a --public-key file is read of: a certificate chain is a few KB.
+MAX_PEM_BYTES = 256 * 1024
+
 
 def load_public_key(pem: bytes, label: str) -> Any:
     """The public key in ``pem`` (``BEGIN PUBLIC KEY`` or ``BEGIN CERTIFICATE``); an

@@ -31,6 +31,7 @@ from credaudit.commands.options import (
 from credaudit.durations import DurationError, parse_at, parse_duration
 from credaudit.errors import InputError
 from credaudit.model import Location, Severity
+from credaudit.pem import MAX_PEM_BYTES
 
 TOKEN_FORMATS = [
     "table",
@@ -85,7 +86,7 @@ def _keys(opts: dict[str, Any]) -> Any:
         data, _ = read_input_file(opts["jwks"], "--jwks", 4 * 1024 * 1024)
         found.append(keys_from_jwks(data, f"jwks {opts['jwks']}"))
     for pem in opts.get("public_key") or ():
-        data, _ = read_input_file(pem, "--public-key", 256 * 1024)
+        data, _ = read_input_file(pem, "--public-key", MAX_PEM_BYTES)
         found.append(keys_from_public_key(data, f"public key {pem}"))
     if opts.get("secret_env"):
         secret = _env_value(opts["secret_env"], "--secret-env")

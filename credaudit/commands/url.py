@@ -35,6 +35,7 @@ from credaudit.commands.options import (
 from credaudit.durations import DurationError, parse_at
 from credaudit.errors import InputError
 from credaudit.model import Severity
+from credaudit.pem import MAX_PEM_BYTES
 from credaudit.target import Target
 
 URL_FORMATS = ["table", "json", "jsonl", "sarif", "junit", "github", "markdown", "prometheus"]
@@ -48,7 +49,7 @@ def _public_keys(paths: tuple[str, ...]) -> list[Any] | None:
 
     keys = []
     for path in paths:
-        pem, _ = read_input_file(path, "--public-key", 256 * 1024)
+        pem, _ = read_input_file(path, "--public-key", MAX_PEM_BYTES)
         keys.append(load_public_key(pem, f"--public-key {path}"))
     return keys
 
