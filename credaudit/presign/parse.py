@@ -138,7 +138,14 @@ class ParsedUrl:
 
 
 def _decode(value: str) -> str:
-    return unquote(value) if "%" in value else value
+    """``unquote(value)``.  The commonest escaped values are base64 (SigV2 and CloudFront
+    signatures), whose only escapes are ``%2F``, ``%2B`` and ``%3D``: replaced, at a tenth of
+    ``unquote``'s cost.  When no ``%`` is left every escape was one of those, so the result
+    is ``unquote``'s (the replacements write no ``%``); otherwise ``unquote`` decodes."""
+    if "%" not in value:
+        return value
+    text = value.replace("%2F", "/").replace("%2B", "+").replace("%3D", "=")
+    return text if "%" not in text else unquote(value)
 
 
 def _is_int(text: str) -> bool:

@@ -7,12 +7,13 @@ import itertools
 import json
 import string
 from datetime import UTC, datetime
+from urllib.parse import unquote
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from credaudit.presign import inspect, inspect_stream
-from credaudit.presign.parse import EKS_TOKEN_PREFIX, parse, parse_amz_date
+from credaudit.presign.parse import EKS_TOKEN_PREFIX, _decode, parse, parse_amz_date
 
 T0 = datetime(2030, 1, 1, tzinfo=UTC)
 PARAM_NAMES = [
@@ -220,3 +221,35 @@ def test_amz_date_refuses_every_other_iso_form() -> None:
             assert parse_amz_date(base[:place] + a + base[place + 1 :]) is None
     for other in ("2026W471T032300Z", "2026-W47T032300Z", "2026-11-22T03:23", "2026112٢T032300Z"):
         assert parse_amz_date(other) is None
+
+
+# Text made mostly of the pieces of percent escapes, so that runs of them (``%2F``, ``%%2F``,
+# ``%252F``, ``%2f``, an escape cut short) are common, beside any other character.
+ESCAPE_PIECES = st.lists(
+    st.sampled_from([*"%23BDFbdf/+=aé", "%2F", "%2B", "%3D", "%2f", "%E2%82%AC", "%C3"])
+    | st.characters(),
+    max_size=20,
+).map("".join)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(ESCAPE_PIECES)
+def test_decode_is_unquote(text: str) -> None:
+    """``_decode`` replaces base64's three escapes rather than calling ``unquote``; on any
+    text it must give what ``unquote`` gives."""
+    assert _decode(text) == unquote(text)
+
+
+def test_decode_of_escapes_that_are_not_base64_s() -> None:
+    cases = {
+        "6xMROwuTC2F4%2FNMo5puj%2F%2FhIlVQ%3D": "6xMROwuTC2F4/NMo5puj//hIlVQ=",
+        "a%2Bb": "a+b",
+        "%252F": "%2F",  # an escaped "%": the "%2F" it decodes to is not decoded again
+        "%%2F": "%/",
+        "%2": "%2",
+        "%2f%2F": "//",
+        "%E2%82%AC%2F": "€/",
+        "%C3": "\ufffd",
+    }
+    for raw, decoded in cases.items():
+        assert _decode(raw) == decoded == unquote(raw), raw
