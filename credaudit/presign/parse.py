@@ -240,19 +240,24 @@ def parse(url: str) -> ParsedUrl:
     """Parse one URL; never raises.  Problems are (code, message) pairs on the result."""
     result = ParsedUrl(url)
     text = url.strip()
-    scheme, sep, rest = text.partition("://")
+    # The query is cut first, so its bulk (the session token) is copied once.
+    head, mark, query = text.partition("?")
+    scheme, sep, rest = head.partition("://")
     if not sep:
         if text.startswith(EKS_TOKEN_PREFIX):
             return _eks_token(result, text[len(EKS_TOKEN_PREFIX) :])
-        if "?" not in text:  # not a URL: nothing of it is echoed (it may be some token)
+        if not mark:  # not a URL: nothing of it is echoed (it may be some token)
             result.problems.append(
                 ("CA307", "not a URL (no scheme, no query)" if text else "empty URL")
             )
             return result
-        scheme, rest = "https", text  # RDS / DSQL auth tokens are URLs without a scheme
-    rest, fragment, _ = rest.partition("#")  # a "?" after the "#" is the fragment's
-    before, _, query = rest.partition("?")
-    netloc, _, path = before.partition("/")
+        scheme, rest = "https", head  # RDS / DSQL auth tokens are URLs without a scheme
+    if "#" in rest:  # a "?" after the "#" is the fragment's
+        rest, fragment, _ = rest.partition("#")
+        query = ""
+    else:
+        query, fragment, _ = query.partition("#")
+    netloc, _, path = rest.partition("/")
     if "@" in netloc:
         netloc = netloc.rpartition("@")[2]  # userinfo is never echoed
     endpoint = (_endpoint if len(netloc) <= CACHED_UP_TO else _endpoint.__wrapped__)(scheme, netloc)
@@ -391,15 +396,24 @@ def _parse_v4(result: ParsedUrl, params: dict[str, str]) -> None:
     )(algorithm_raw, credential, region_set)
     result.algorithm = algorithm
     result.access_key_id, result.credential_date, result.region, result.service = fields
-    problems.extend(algorithm_problems)
+    if algorithm_problems:
+        problems.extend(algorithm_problems)
     sigv4a = algorithm == SIGV4A
-    required = (algorithm_raw, credential, amz_date, expires, signed, signature)
-    if None in required or (sigv4a and not region_set):
+    if (  # ``None in (…)`` compares each str with None the long way: twice the cost
+        algorithm_raw is None
+        or credential is None
+        or amz_date is None
+        or expires is None
+        or signed is None
+        or signature is None
+        or (sigv4a and not region_set)
+    ):
         missing = [p for p in _V4_REQUIRED if p not in params]
         if sigv4a and not region_set:
             missing.append("X-Amz-Region-Set")
         problems.append(("CA307", "missing required parameter " + ", ".join(missing)))
-    problems.extend(credential_problems)
+    if credential_problems:
+        problems.extend(credential_problems)
     if sigv4a and region_set:
         result.region = result.region_set = _decode(params["X-Amz-Region-Set"])
 

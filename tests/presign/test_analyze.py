@@ -113,6 +113,19 @@ def test_future_dated_beyond_skew_is_ca306() -> None:
     )
 
 
+def test_the_query_ends_at_a_fragment_and_starts_at_the_first_question_mark() -> None:
+    url = presign(at=T0)
+    head, _, query = url.partition("?")
+    assert inspect(f"{head}#part?{query}", now=T0).findings[0].message == (
+        "URL has no query string: not a presigned URL"
+    )
+    # "://" inside the query (a redirect target, say) does not make the URL's scheme
+    bare = head.removeprefix("https://")
+    r = inspect(f"{bare}?{query}&next=https://example.com/", now=T0)
+    assert r.host == "bkt.s3.amazonaws.com" and r.url is not None
+    assert r.url.startswith("https://bkt.s3.amazonaws.com/") and codes(r) == {"CA302"}
+
+
 @pytest.mark.parametrize(
     "mangle",
     [
