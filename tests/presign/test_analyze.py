@@ -111,6 +111,12 @@ def test_future_dated_beyond_skew_is_ca306() -> None:
     assert "CA306" not in codes(
         inspect(url, now=T0, budget=Budget(skew_margin=timedelta(minutes=15)))
     )
+    at_margin = Budget(skew_margin=timedelta(minutes=10))
+    assert "CA306" not in codes(inspect(url, now=T0, budget=at_margin))
+    ahead = inspect(url, now=T0 - timedelta(seconds=1), budget=at_margin).findings
+    assert [f.message for f in ahead if f.code == "CA306"] == [
+        "X-Amz-Date 2030-01-01T00:10:00Z is 10m ahead"
+    ]
 
 
 def test_the_query_ends_at_a_fragment_and_starts_at_the_first_question_mark() -> None:
