@@ -317,7 +317,7 @@ def parse(url: str) -> ParsedUrl:
             result.addressing_style, result.bucket = "virtual-host", virtual_bucket
         else:
             result.addressing_style = "path"
-            result.bucket = _decode(path[1:].partition("/")[0]) or None
+            result.bucket = _decode(path.split("/", 2)[1]) or None  # path starts with "/"
     return result
 
 
