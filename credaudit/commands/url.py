@@ -243,13 +243,13 @@ def url(
         except DurationError as exc:
             raise InputError(f"--session-expires: {exc}") from None
     secret: str | dict[str, str] | None = None
-    public_keys = _public_keys(opts.get("public_key_files") or ())
-    if opts.get("verify"):
-        secret_named = opts.get("secret_env") or opts.get("secret_profiles")
-        if secret_named or not public_keys:
-            secret = _secret(target, opts.get("secret_env"), opts.get("secret_profiles") or ())
-    elif opts.get("secret_env") or opts.get("secret_profiles") or public_keys:
+    key_files = opts.get("public_key_files") or ()
+    secret_named = opts.get("secret_env") or opts.get("secret_profiles")
+    if not opts.get("verify") and (secret_named or key_files):  # before any file is read
         raise InputError("--secret-env/--secret-profile/--public-key only make sense with --verify")
+    public_keys = _public_keys(key_files)
+    if opts.get("verify") and (secret_named or not public_keys):
+        secret = _secret(target, opts.get("secret_env"), opts.get("secret_profiles") or ())
     headers = _headers(opts.get("header_values") or ())
     payload_hash = _payload_hash(opts.get("payload_hash"), opts.get("body_file"))
     sessions = {} if session_expires is not None else find_sessions(target)
